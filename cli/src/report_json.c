@@ -9,8 +9,8 @@
 /* Adds "key": hex, or null when there are no bytes to show. */
 static void add_hex(cJSON *obj, const char *key, const uint8_t *data, size_t len, bool present)
 {
-    char hex[2 * 128 + 1];
-    if (!present || len > 128)
+    char hex[2 * INITPKT_MAX_SIZE + 1];
+    if (!present || len > INITPKT_MAX_SIZE)
         cJSON_AddNullToObject(obj, key);
     else
         cJSON_AddStringToObject(obj, key, hex_encode(data, len, hex));

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's test command: install dependencies, build everything with
+# -Werror under AddressSanitizer + UndefinedBehaviorSanitizer, run every test.
+# Usage: scripts/test.sh [extra ctest arguments]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+BUILD=${DFUART_BUILD_DIR:-build-asan}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DDFUART_SANITIZE=ON -DDFUART_WERROR=ON
+cmake --build "$BUILD" -j "$(nproc)"
+# Sanitizer reports must fail the test that caused them, not scroll past.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# -V so CMocka's per-test summary lines reach the log.
+ctest --test-dir "$BUILD" --output-on-failure -V "$@"

@@ -1,0 +1,19 @@
+/* run.h - run a command line, capture stdout and stderr (test helper). */
+#ifndef TESTS_RUN_H
+#define TESTS_RUN_H
+
+#include <stddef.h>
+
+typedef struct {
+    int status; /* exit code, or -1 if it did not exit normally */
+    char *out;  /* heap, NUL-terminated; free with run_free() */
+    char *err;
+} run_result_t;
+
+/* Runs `/bin/sh -c cmd`. Returns 0 on success (the command ran). */
+int run_cmd(const char *cmd, run_result_t *r);
+void run_free(run_result_t *r);
+/* Number of '\n'-terminated lines in s. */
+size_t run_count_lines(const char *s);
+
+#endif
