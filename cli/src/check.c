@@ -110,8 +110,9 @@ static void check_hash(ctx_t *c)
     }
     if (p->hash_type != INITPKT_HASH_SHA256 || p->hash_len != 32) {
         add(c, "hash", CHECK_FAIL, CHECK_CLASS_INVALID,
-            "init.hash: %s%s hash of %zu bytes; the bootloader only takes a 32-byte SHA256",
-            tname ? "" : "unknown type ", tname ? tname : "", p->hash_len);
+            "init.hash: hash_type %s (%u) of %zu bytes; the bootloader only takes a 32-byte "
+            "SHA256",
+            or_unknown(tname), p->hash_type, p->hash_len);
         return;
     }
     uint8_t le[32];
@@ -203,9 +204,9 @@ static void check_signature(ctx_t *c)
                 "unsigned init packet (bootloaders require signed updates by default)");
     } else if (p->sig_type != INITPKT_SIG_ECDSA_P256_SHA256 || p->sig_len != 64) {
         add(c, "signature", CHECK_FAIL, CHECK_CLASS_SIGNATURE,
-            "signature_type %s%s with %zu bytes; the bootloader only takes 64-byte "
+            "signature_type %s (%u) with %zu bytes; the bootloader only takes 64-byte "
             "ECDSA_P256_SHA256",
-            tname ? "" : "unknown ", tname ? tname : "", p->sig_len);
+            or_unknown(tname), p->sig_type, p->sig_len);
     } else if (!c->key) {
         add(c, "signature", CHECK_SKIP, CHECK_CLASS_SIGNATURE, "not checked (no --key)");
     } else if (sig_verify_le(c->key, c->img->dat + p->init_off, p->init_len, p->sig, p->sig_len) !=

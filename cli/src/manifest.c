@@ -27,6 +27,9 @@ __attribute__((format(printf, 4, 5))) static manifest_err_t fail(manifest_err_t 
         va_start(ap, fmt);
         vsnprintf(why, cap, fmt, ap);
         va_end(ap);
+        for (char *c = why; *c; c++) /* names may hold control characters: keep one line */
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
     }
     return err;
 }

@@ -35,6 +35,9 @@ __attribute__((format(printf, 3, 4))) static pkg_err_t fail(opener_t *o, pkg_err
     vsnprintf(detail, sizeof(detail), fmt, ap);
     va_end(ap);
     snprintf(o->diag->msg, sizeof(o->diag->msg), "%s: %s", o->path, detail);
+    for (char *c = o->diag->msg; *c; c++) /* member names may hold control characters */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
     return err;
 }
 

@@ -139,7 +139,9 @@ static sig_err_t raw_key_text(const char *text, sig_key_t **out)
         const char *brace = strchr(pk, '{');
         ok = brace && parse_hex_bytes(brace, raw, sizeof(raw), true);
     } else {
-        ok = parse_hex_bytes(text, raw, sizeof(raw), false);
+        /* nrfutil --format hex starts with a "Public (verification) key pk:" label. */
+        const char *colon = strrchr(text, ':');
+        ok = parse_hex_bytes(colon ? colon + 1 : text, raw, sizeof(raw), false);
     }
     return ok ? sig_key_from_raw_le(raw, out) : SIG_ERR_FORMAT;
 }
