@@ -1,0 +1,51 @@
+/*
+ * dfw_config.h - compile-time sizes of the device-side staging core.
+ *
+ * Every value can be overridden with -D on the compiler command line (or a
+ * project-wide prefix header); the defaults match the Nordic SDK 15.3-17.1
+ * secure bootloader on nRF52832/nRF52840 (shared spec nrf5-bootloader.md).
+ * Values that are fixed by the bootloader's on-flash formats are not here but
+ * in dfw_settings.h, because changing them would break compatibility.
+ */
+#ifndef DEVICE_FW_DFW_CONFIG_H
+#define DEVICE_FW_DFW_CONFIG_H
+
+/* Flash page = erase unit and the bootloader's ALIGN_UP for bank 1 (CODE_PAGE_SIZE, spec §1.1). */
+#ifndef DFW_PAGE_SIZE
+#define DFW_PAGE_SIZE 4096u
+#endif
+
+/* Largest .dat accepted: INIT_COMMAND_MAX_SIZE of settings v2 (spec §2.1, §4.2). */
+#ifndef DFW_INITCMD_MAX_SIZE
+#define DFW_INITCMD_MAX_SIZE 512u
+#endif
+
+/*
+ * Words handed to one hal->write_words() call while staging (128 B of state).
+ * Bigger batches mean fewer SoftDevice flash events (one per call, spec §9.3).
+ */
+#ifndef DFW_WRITE_BATCH_WORDS
+#define DFW_WRITE_BATCH_WORDS 32u
+#endif
+
+/*
+ * Compiler hook: make a dropped error code a build error under -Werror
+ * (style practice 4). Empty for compilers without the attribute.
+ */
+#ifndef DFW_MUST_CHECK
+#if defined(__GNUC__) || defined(__clang__)
+#define DFW_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define DFW_MUST_CHECK
+#endif
+#endif
+
+_Static_assert(DFW_PAGE_SIZE % 4u == 0u && DFW_PAGE_SIZE >= 1024u,
+               "flash page must hold whole words and the 896-byte settings record");
+_Static_assert(DFW_INITCMD_MAX_SIZE > 0u && DFW_INITCMD_MAX_SIZE <= 512u,
+               "the .dat is stored in the 512-byte init_command field of the settings page");
+_Static_assert(DFW_INITCMD_MAX_SIZE <= 0xFFFFu, "dat length is kept in a uint16_t");
+_Static_assert(DFW_WRITE_BATCH_WORDS >= 1u && DFW_WRITE_BATCH_WORDS <= DFW_PAGE_SIZE / 4u,
+               "a write batch never spans more than one page");
+
+#endif

@@ -1,0 +1,508 @@
+/*
+ * dfw_stage.c - the bank-1 staging core (spec §8.3), plus dfw_strerror().
+ *
+ * Layout of this file: HAL wrappers that turn any failure into a FAILED stage;
+ * the write path (feed -> batch -> flush -> erase-then-program); begin's
+ * read-only checks; finish; resume; accessors.
+ */
+#include "device_fw/dfw_stage.h"
+
+#include <string.h>
+
+#include "device_fw/dfw_initcmd.h"
+#include "proto/crc32.h"
+
+static uint64_t align_up_page(uint64_t v)
+{
+    return (v + DFW_PAGE_SIZE - 1u) / DFW_PAGE_SIZE * DFW_PAGE_SIZE;
+}
+
+static uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+/* ------------------------------------------------------------------ HAL calls */
+
+static dfw_err_t hal_failed(dfw_stage_t *st, int rc)
+{
+    st->hal_rc = rc;
+    st->phase = DFW_PHASE_FAILED;
+    return DFW_ERR_FLASH;
+}
+
+static dfw_err_t hal_read(dfw_stage_t *st, uint32_t addr, void *dst, uint32_t len)
+{
+    int rc = st->hal.read(st->hal.ctx, addr, dst, len);
+    return rc != 0 ? hal_failed(st, rc) : DFW_OK;
+}
+
+/*
+ * Last line of defence for our own invariants: nothing is erased or programmed
+ * outside the image's pages of bank 1. Cannot trigger unless this file has a bug.
+ */
+static bool in_image_pages(const dfw_stage_t *st, uint32_t addr, uint32_t len)
+{
+    uint64_t end = align_up_page((uint64_t)st->bank1 + st->size);
+    return addr >= st->bank1 && (uint64_t)addr + len <= end;
+}
+
+static dfw_err_t hal_erase_image_page(dfw_stage_t *st, uint32_t page)
+{
+    if (!in_image_pages(st, page, DFW_PAGE_SIZE)) {
+        st->phase = DFW_PHASE_FAILED;
+        return DFW_ERR_STATE;
+    }
+    int rc = st->hal.erase_page(st->hal.ctx, page);
+    return rc != 0 ? hal_failed(st, rc) : DFW_OK;
+}
+
+static dfw_err_t hal_program(dfw_stage_t *st, uint32_t addr, const uint32_t *w, uint32_t n)
+{
+    int rc = st->hal.write_words(st->hal.ctx, addr, w, n);
+    return rc != 0 ? hal_failed(st, rc) : DFW_OK;
+}
+
+/* CRC-32 of flash [addr, addr + len), continuing `*crc`; uses the (empty) batch as buffer. */
+static dfw_err_t flash_crc(dfw_stage_t *st, uint32_t addr, uint32_t len, uint32_t *crc)
+{
+    uint8_t *buf = (uint8_t *)st->batch;
+    while (len > 0u) {
+        uint32_t n = min_u32(len, (uint32_t)sizeof(st->batch));
+        dfw_err_t err = hal_read(st, addr, buf, n);
+        if (err != DFW_OK) {
+            return err;
+        }
+        *crc = crc32_update(*crc, buf, n);
+        addr += n;
+        len -= n;
+    }
+    return DFW_OK;
+}
+
+/* ----------------------------------------------------------------- write path */
+
+/* Erase, in order, every page up to and including the one holding `addr`. */
+static dfw_err_t erase_through(dfw_stage_t *st, uint32_t addr)
+{
+    while (st->erased_end <= addr) {
+        dfw_err_t err = hal_erase_image_page(st, st->erased_end);
+        if (err != DFW_OK) {
+            return err;
+        }
+        st->erased_end += DFW_PAGE_SIZE;
+    }
+    return DFW_OK;
+}
+
+/* Program the batch at the programming pointer, one write per page touched. */
+static dfw_err_t flush(dfw_stage_t *st)
+{
+    uint32_t done = 0;
+    while (done < st->batch_n) {
+        uint32_t addr = st->bank1 + st->programmed;
+        uint32_t room = (DFW_PAGE_SIZE - addr % DFW_PAGE_SIZE) / 4u;
+        uint32_t n = min_u32(st->batch_n - done, room);
+        if (!in_image_pages(st, addr, 4u * n)) {
+            st->phase = DFW_PHASE_FAILED;
+            return DFW_ERR_STATE;
+        }
+        dfw_err_t err = erase_through(st, addr);
+        if (err == DFW_OK) {
+            err = hal_program(st, addr, &st->batch[done], n);
+        }
+        if (err != DFW_OK) {
+            return err;
+        }
+        st->programmed += 4u * n;
+        done += n;
+    }
+    st->batch_n = 0;
+    return DFW_OK;
+}
+
+/* Complete words go to the batch (little-endian, as the NVMC stores them). */
+static dfw_err_t push_word(dfw_stage_t *st)
+{
+    st->batch[st->batch_n++] = dfw_le32_get(st->tail);
+    st->tail_len = 0;
+    return st->batch_n == DFW_WRITE_BATCH_WORDS ? flush(st) : DFW_OK;
+}
+
+static dfw_err_t feed(dfw_stage_t *st, const uint8_t *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        st->tail[st->tail_len++] = data[i];
+        if (st->tail_len == 4u) {
+            dfw_err_t err = push_word(st);
+            if (err != DFW_OK) {
+                return err;
+            }
+        }
+    }
+    return flush(st);
+}
+
+/* Common entry check for calls that need a RECEIVING stage. */
+static dfw_err_t require_receiving(const dfw_stage_t *st)
+{
+    if (st == NULL) {
+        return DFW_ERR_PARAM;
+    }
+    if (st->phase == DFW_PHASE_FAILED) {
+        return DFW_ERR_ABORTED;
+    }
+    return st->phase == DFW_PHASE_RECEIVING ? DFW_OK : DFW_ERR_STATE;
+}
+
+dfw_err_t dfw_stage_write(dfw_stage_t *st, uint32_t offset, const uint8_t *data, size_t len)
+{
+    dfw_err_t err = require_receiving(st);
+    if (err != DFW_OK) {
+        return err;
+    }
+    if (data == NULL && len > 0u) {
+        return DFW_ERR_PARAM;
+    }
+    if (offset != st->received) {
+        return DFW_ERR_OFFSET;
+    }
+    if (len > st->size - st->received) {
+        return DFW_ERR_OVERRUN;
+    }
+    err = feed(st, data, len);
+    if (err != DFW_OK) {
+        return err;
+    }
+    st->received += (uint32_t)len;
+    st->crc = crc32_update(st->crc, data, len);
+    return DFW_OK;
+}
+
+/* ---------------------------------------------------------------------- begin */
+
+static bool hal_ok(const dfw_hal_t *hal)
+{
+    return hal != NULL && hal->read != NULL && hal->write_words != NULL &&
+           hal->erase_page != NULL && hal->page_size == DFW_PAGE_SIZE;
+}
+
+/* Page-aligned, inside the flash, and the staging area below both settings pages. */
+static bool layout_ok(const dfw_layout_t *l)
+{
+    const uint32_t pg = DFW_PAGE_SIZE;
+    if (l == NULL || (l->flash_size | l->bootloader_start | l->app_data_size | l->settings_addr |
+                      l->backup_addr) %
+                             pg !=
+                         0u) {
+        return false;
+    }
+    if (l->bootloader_start > l->flash_size || l->settings_addr >= l->flash_size ||
+        l->backup_addr >= l->flash_size || l->settings_addr == l->backup_addr) {
+        return false;
+    }
+    if (l->bootloader_start < DFW_MBR_SIZE ||
+        l->app_data_size > l->bootloader_start - DFW_MBR_SIZE) {
+        return false;
+    }
+    uint32_t dfu_end = l->bootloader_start - l->app_data_size;
+    return dfu_end <= l->settings_addr && dfu_end <= l->backup_addr;
+}
+
+/* Decode and vet the .dat; on success *size is the image size. */
+static dfw_err_t check_dat(const uint8_t *dat, size_t len, uint32_t *size)
+{
+    dfw_initcmd_t ic;
+    dfw_err_t err = dfw_initcmd_decode(dat, len, &ic);
+    if (err != DFW_OK) {
+        return err;
+    }
+    if (!ic.has_type || !ic.has_hash || ic.hash_type != DFW_HASH_SHA256) {
+        return DFW_ERR_INITCMD_INVALID; /* spec §5.3 5a/5b: refused by every bootloader build */
+    }
+    if (ic.type != DFW_FW_APPLICATION) {
+        return DFW_ERR_UNSUPPORTED_TYPE;
+    }
+    return dfw_initcmd_image_size(&ic, size);
+}
+
+/* bank0_start exactly as nrf_dfu_bank0_start_addr() (spec §1.2, §3.2). */
+static dfw_err_t read_bank0_start(dfw_stage_t *st, uint64_t *bank0)
+{
+    uint8_t sd[8];
+    dfw_err_t err = hal_read(st, DFW_SD_MAGIC_ADDR, sd, sizeof(sd));
+    if (err != DFW_OK) {
+        return err;
+    }
+    if (dfw_le32_get(sd) == DFW_SD_MAGIC_VALUE) {
+        *bank0 = align_up_page(dfw_le32_get(sd + 4));
+    } else {
+        *bank0 = DFW_MBR_SIZE;
+    }
+    return DFW_OK;
+}
+
+/* bank1 = ALIGN_UP(bank0_start + bank_0.image_size); image must end below the app data. */
+static dfw_err_t place_bank1(dfw_stage_t *st, const uint8_t *hdr)
+{
+    uint64_t bank0;
+    dfw_err_t err = read_bank0_start(st, &bank0);
+    if (err != DFW_OK) {
+        return err;
+    }
+    uint64_t bank1 = align_up_page(bank0 + dfw_le32_get(hdr + DFW_SO_BANK0_IMAGE_SIZE));
+    uint64_t dfu_end = (uint64_t)st->layout.bootloader_start - st->layout.app_data_size;
+    /* A bank 0 start below the MBR end means a corrupt SD info struct: no safe place. */
+    if (bank0 < DFW_MBR_SIZE || bank1 + st->size > dfu_end) {
+        return DFW_ERR_NO_SPACE;
+    }
+    st->bank1 = (uint32_t)bank1;
+    return DFW_OK;
+}
+
+dfw_err_t dfw_stage_begin(dfw_stage_t *st, const dfw_hal_t *hal, const dfw_layout_t *layout,
+                          const uint8_t *dat, size_t dat_len)
+{
+    if (st == NULL) {
+        return DFW_ERR_PARAM;
+    }
+    dfw_stage_init(st);
+    if (!hal_ok(hal) || !layout_ok(layout)) {
+        return DFW_ERR_PARAM;
+    }
+    st->hal = *hal;
+    st->layout = *layout;
+    uint32_t size;
+    dfw_err_t err = check_dat(dat, dat_len, &size);
+    if (err != DFW_OK) {
+        return err;
+    }
+    st->size = size;
+    uint8_t hdr[DFW_SETTINGS_HDR_LEN];
+    err = hal_read(st, layout->settings_addr, hdr, sizeof(hdr));
+    if (err == DFW_OK) {
+        err = dfw_settings_check(hdr, sizeof(hdr));
+    }
+    if (err == DFW_OK) {
+        err = place_bank1(st, hdr);
+    }
+    if (err != DFW_OK) {
+        return err; /* phase stays IDLE, or FAILED after a HAL error */
+    }
+    st->settings_crc = dfw_le32_get(hdr + DFW_SO_CRC);
+    st->erased_end = st->bank1;
+    memcpy(st->dat, dat, dat_len);
+    st->dat_len = (uint16_t)dat_len;
+    st->phase = DFW_PHASE_RECEIVING;
+    return DFW_OK;
+}
+
+/* --------------------------------------------------------------------- finish */
+
+/* Pad and program the last partial word, then check what bank 1 now holds. */
+static dfw_err_t seal_image(dfw_stage_t *st)
+{
+    dfw_err_t err = DFW_OK;
+    if (st->tail_len > 0u) {
+        memset(st->tail + st->tail_len, 0xFF, 4u - st->tail_len);
+        err = push_word(st);
+    }
+    if (err == DFW_OK) {
+        err = flush(st);
+    }
+    uint32_t crc = CRC32_INIT;
+    if (err == DFW_OK) {
+        err = flash_crc(st, st->bank1, st->size, &crc);
+    }
+    if (err == DFW_OK && crc != st->crc) {
+        st->phase = DFW_PHASE_FAILED;
+        err = DFW_ERR_VERIFY;
+    }
+    return err;
+}
+
+/* Re-read the settings page (must be the one begin saw) and apply spec §8.3 step 5. */
+static dfw_err_t build_settings(dfw_stage_t *st, uint8_t *page)
+{
+    dfw_err_t err = hal_read(st, st->layout.settings_addr, page, DFW_SETTINGS_SIZE);
+    if (err != DFW_OK) {
+        return err;
+    }
+    err = dfw_settings_check(page, DFW_SETTINGS_SIZE);
+    if (err != DFW_OK || dfw_le32_get(page + DFW_SO_CRC) != st->settings_crc) {
+        /* bank 1 may no longer be where begin put it: never point the bootloader at it. */
+        st->phase = DFW_PHASE_FAILED;
+        return DFW_ERR_SETTINGS_CHANGED;
+    }
+    return dfw_settings_stage_app(page, DFW_SETTINGS_SIZE, st->dat, st->dat_len);
+}
+
+/* Erase the settings page, program the new image (words, in place) and read it back. */
+static dfw_err_t write_settings(dfw_stage_t *st, uint32_t *words)
+{
+    uint8_t *bytes = (uint8_t *)words;
+    uint32_t want = crc32_compute(bytes, DFW_SETTINGS_SIZE);
+    for (uint32_t i = 0; i < DFW_SETTINGS_WORDS; i++) {
+        words[i] = dfw_le32_get(bytes + 4u * i); /* byte image -> NVMC word values */
+    }
+    uint32_t addr = st->layout.settings_addr;
+    int rc = st->hal.erase_page(st->hal.ctx, addr);
+    if (rc == 0) {
+        rc = st->hal.write_words(st->hal.ctx, addr, words, DFW_SETTINGS_WORDS);
+    }
+    if (rc != 0) {
+        return hal_failed(st, rc);
+    }
+    uint32_t got = CRC32_INIT;
+    dfw_err_t err = flash_crc(st, addr, DFW_SETTINGS_SIZE, &got);
+    if (err == DFW_OK && got != want) {
+        st->phase = DFW_PHASE_FAILED;
+        err = DFW_ERR_VERIFY;
+    }
+    return err;
+}
+
+dfw_err_t dfw_stage_finish(dfw_stage_t *st, uint32_t *scratch)
+{
+    dfw_err_t err = require_receiving(st);
+    if (err != DFW_OK) {
+        return err;
+    }
+    if (scratch == NULL) {
+        return DFW_ERR_PARAM;
+    }
+    if (st->received != st->size) {
+        return DFW_ERR_INCOMPLETE;
+    }
+    err = seal_image(st);
+    if (err == DFW_OK) {
+        err = build_settings(st, (uint8_t *)scratch);
+    }
+    if (err == DFW_OK) {
+        err = write_settings(st, scratch);
+    }
+    if (err != DFW_OK) {
+        return err;
+    }
+    st->phase = DFW_PHASE_DONE;
+    return DFW_RESET_REQUIRED;
+}
+
+/* --------------------------------------------------------------------- resume */
+
+dfw_err_t dfw_stage_resume(dfw_stage_t *st, uint32_t staged_len, uint32_t staged_crc)
+{
+    dfw_err_t err = require_receiving(st);
+    if (err != DFW_OK) {
+        return err;
+    }
+    if (staged_len > st->size) {
+        return DFW_ERR_OVERRUN;
+    }
+    /* One pass over flash: the CRC at the page boundary is where we continue from. */
+    uint32_t keep = staged_len / DFW_PAGE_SIZE * DFW_PAGE_SIZE;
+    uint32_t crc_keep = CRC32_INIT;
+    err = flash_crc(st, st->bank1, keep, &crc_keep);
+    uint32_t crc_all = crc_keep;
+    if (err == DFW_OK) {
+        err = flash_crc(st, st->bank1 + keep, staged_len - keep, &crc_all);
+    }
+    if (err != DFW_OK) {
+        return err;
+    }
+    if (crc_all != staged_crc) {
+        return DFW_ERR_CRC_MISMATCH;
+    }
+    st->received = keep;
+    st->programmed = keep;
+    st->crc = crc_keep;
+    st->tail_len = 0;
+    st->batch_n = 0;
+    st->erased_end = st->bank1 + keep; /* re-erase the page holding staged_len */
+    return DFW_OK;
+}
+
+/* ------------------------------------------------------------------ accessors */
+
+void dfw_stage_init(dfw_stage_t *st)
+{
+    if (st != NULL) {
+        memset(st, 0, sizeof(*st));
+        st->phase = DFW_PHASE_IDLE;
+    }
+}
+
+uint32_t dfw_stage_next_offset(const dfw_stage_t *st)
+{
+    return st != NULL ? st->received : 0u;
+}
+
+uint32_t dfw_stage_running_crc(const dfw_stage_t *st)
+{
+    return st != NULL ? st->crc : 0u;
+}
+
+uint32_t dfw_stage_bank1_addr(const dfw_stage_t *st)
+{
+    return st != NULL ? st->bank1 : 0u;
+}
+
+uint32_t dfw_stage_image_size(const dfw_stage_t *st)
+{
+    return st != NULL ? st->size : 0u;
+}
+
+dfw_phase_t dfw_stage_phase(const dfw_stage_t *st)
+{
+    return st != NULL ? (dfw_phase_t)st->phase : DFW_PHASE_IDLE;
+}
+
+int dfw_stage_hal_rc(const dfw_stage_t *st)
+{
+    return st != NULL ? st->hal_rc : 0;
+}
+
+const char *dfw_strerror(dfw_err_t err)
+{
+    switch (err) {
+    case DFW_OK:
+        return "ok";
+    case DFW_RESET_REQUIRED:
+        return "update staged; reset required";
+    case DFW_ERR_INITCMD_SIZE:
+        return "init packet empty or larger than 512 bytes";
+    case DFW_ERR_INITCMD_MALFORMED:
+        return "init packet is not a decodable dfu.Packet";
+    case DFW_ERR_INITCMD_INVALID:
+        return "init packet lacks type, SHA-256 hash or image size";
+    case DFW_ERR_UNSUPPORTED_TYPE:
+        return "only APPLICATION packages can be staged from the app";
+    case DFW_ERR_NO_SPACE:
+        return "image does not fit between bank 1 and the app data area";
+    case DFW_ERR_OFFSET:
+        return "data not at the expected offset";
+    case DFW_ERR_OVERRUN:
+        return "data beyond the image size";
+    case DFW_ERR_INCOMPLETE:
+        return "image incomplete";
+    case DFW_ERR_CRC_MISMATCH:
+        return "staged data does not match the given CRC";
+    case DFW_ERR_SETTINGS_CRC:
+        return "bootloader settings page has a bad CRC";
+    case DFW_ERR_SETTINGS_VERSION:
+        return "bootloader settings page is not version 2";
+    case DFW_ERR_SETTINGS_CHANGED:
+        return "bootloader settings page changed during the update";
+    case DFW_ERR_FLASH:
+        return "flash operation failed";
+    case DFW_ERR_VERIFY:
+        return "flash read-back does not match";
+    case DFW_ERR_ABORTED:
+        return "stage aborted by an earlier failure";
+    case DFW_ERR_PARAM:
+        return "invalid argument";
+    case DFW_ERR_STATE:
+        return "call not allowed in this state";
+    }
+    return "unknown error";
+}
