@@ -17,32 +17,16 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "fixtures.h"
 #include "run.h"
 
-#define FIX DFUART_FIXTURES "/nrfutil"
+#define FIX FIX_NRFUTIL
 
 enum { EXIT_OK = 0, EXIT_INVALID = 65, EXIT_INTEGRITY = 80, EXIT_SIGNATURE = 81 };
 
-static cJSON *load_json_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = 0;
-    cJSON *j = cJSON_Parse(buf);
-    free(buf);
-    assert_non_null(j);
-    return j;
-}
-
 static cJSON *packages_json(void)
 {
-    return load_json_file(FIX "/packages.json");
+    return fix_packages_json();
 }
 
 /* Runs dfuart with printf-style arguments; fails the test if it cannot run. */
@@ -59,10 +43,7 @@ static void dfuart(run_result_t *r, const char *fmt, ...)
 
 static const cJSON *get(const cJSON *o, const char *key)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v)
-        fail_msg("missing JSON key '%s'", key);
-    return v;
+    return fix_get(o, key);
 }
 
 /* Same JSON value (numbers compared exactly, strings case-sensitively). */

@@ -17,34 +17,17 @@
 
 #include "emulator/bl_boot.h"
 #include "emulator/bl_settings.h"
+#include "fixtures.h"
 
-#define FIX DFUART_FIXTURES "/nrfutil"
+#define FIX FIX_NRFUTIL
 
 static cJSON *g_pkgs;
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    buf[n] = 0;
-    *len = (size_t)n;
-    return buf;
-}
 
 static int setup(void **state)
 {
     (void)state;
-    size_t n;
-    char *text = (char *)read_file(FIX "/packages.json", &n);
-    g_pkgs = cJSON_Parse(text);
-    free(text);
-    return g_pkgs ? 0 : -1;
+    g_pkgs = fix_packages_json();
+    return 0;
 }
 
 static int teardown(void **state)
@@ -54,32 +37,10 @@ static int teardown(void **state)
     return 0;
 }
 
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
 /* The .dat of the first image of package `name` (e.g. "app_signed_v2.zip"). */
 static size_t package_dat(const char *name, uint8_t *out)
 {
-    const cJSON *pkg;
-    cJSON_ArrayForEach(pkg, cJSON_GetObjectItem(g_pkgs, "packages"))
-    {
-        const char *file = cJSON_GetObjectItem(pkg, "file")->valuestring;
-        if (strcmp(strrchr(file, '/') + 1, name) != 0)
-            continue;
-        const cJSON *img = cJSON_GetArrayItem(cJSON_GetObjectItem(pkg, "images"), 0);
-        return unhex(cJSON_GetObjectItem(img, "dat_hex")->valuestring, out, 512);
-    }
-    fail_msg("no package %s", name);
-    return 0;
+    return fix_package_dat(g_pkgs, name, 0, out);
 }
 
 typedef struct {
@@ -99,9 +60,7 @@ static void make_device(rig_t *r, bl_profile_t profile, uint32_t ver)
 {
     bl_config_t cfg;
     bl_config_defaults(&cfg, BL_CHIP_NRF52832, profile);
-    unhex(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(g_pkgs, "keys"), "public_key_le_hex")->valuestring,
-        cfg.public_key, 64);
+    fix_public_key(g_pkgs, cfg.public_key);
     r->dev = emu_device_new(&cfg);
     assert_non_null(r->dev);
     uint8_t info[16];
@@ -110,8 +69,8 @@ static void make_device(rig_t *r, bl_profile_t profile, uint32_t ver)
     put32(info + 8, 0x26000);
     put32(info + 12, 0x0101);
     assert_int_equal(flash_load(r->dev->flash, EMU_SD_INFO_ADDR, info, 16), FLASH_OK);
-    r->old_app = read_file(FIX "/images/app_s132.bin", &r->old_len);
-    r->new_app = read_file(FIX "/images/app_v2.bin", &r->new_len);
+    r->old_app = fix_read_file(FIX "/images/app_s132.bin", &r->old_len);
+    r->new_app = fix_read_file(FIX "/images/app_v2.bin", &r->new_len);
     assert_int_equal(flash_load(r->dev->flash, 0x26000, r->old_app, (uint32_t)r->old_len),
                      FLASH_OK);
     static bl_settings_pages_t pages;

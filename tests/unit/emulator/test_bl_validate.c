@@ -14,20 +14,15 @@
 #include <cjson/cJSON.h>
 
 #include "emulator/bl_validate.h"
+#include "fixtures.h"
 
 static cJSON *g_pkgs;
 
 static int load_packages(void **state)
 {
     (void)state;
-    FILE *f = fopen(DFUART_FIXTURES "/nrfutil/packages.json", "rb");
-    assert_non_null(f);
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    g_pkgs = cJSON_Parse(buf);
-    return g_pkgs ? 0 : -1;
+    g_pkgs = fix_packages_json();
+    return 0;
 }
 
 static int free_packages(void **state)
@@ -37,49 +32,22 @@ static int free_packages(void **state)
     return 0;
 }
 
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = strlen(hex) / 2;
-    assert_true(n <= cap);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
 typedef struct {
     uint8_t dat[INITPKT_MAX_SIZE];
     initpkt_t p;
 } pkt_t;
 
-/* Decodes image `img` of the package whose file name ends in `name`. */
+/* Decodes image `img` of package `name` (e.g. "app_signed.zip"). */
 static void load_pkt(const char *name, int img, pkt_t *out)
 {
-    const cJSON *pkg;
-    cJSON_ArrayForEach(pkg, cJSON_GetObjectItem(g_pkgs, "packages"))
-    {
-        const char *file = cJSON_GetObjectItem(pkg, "file")->valuestring;
-        size_t fl = strlen(file), nl = strlen(name);
-        if (fl < nl || strcmp(file + fl - nl, name) != 0)
-            continue;
-        const cJSON *im = cJSON_GetArrayItem(cJSON_GetObjectItem(pkg, "images"), img);
-        size_t n = unhex(cJSON_GetObjectItem(im, "dat_hex")->valuestring, out->dat,
-                         sizeof(out->dat));
-        assert_int_equal(initpkt_decode(out->dat, n, &out->p, NULL), INITPKT_OK);
-        return;
-    }
-    fail_msg("no package %s", name);
+    size_t n = fix_package_dat(g_pkgs, name, img, out->dat);
+    assert_int_equal(initpkt_decode(out->dat, n, &out->p, NULL), INITPKT_OK);
 }
 
 static void config(bl_config_t *cfg)
 {
     bl_config_defaults(cfg, BL_CHIP_NRF52832, BL_PROFILE_UPDATE_FROM_APP);
-    const char *hex = cJSON_GetObjectItem(cJSON_GetObjectItem(g_pkgs, "keys"),
-                                          "public_key_le_hex")
-                          ->valuestring;
-    assert_int_equal(unhex(hex, cfg->public_key, 64), 64);
+    fix_public_key(g_pkgs, cfg->public_key);
 }
 
 /* S132 7.2.0 installed (FWID 0x0101), app_version 1, bootloader_version 1. */
@@ -98,17 +66,17 @@ static void expect(const char *pkg, const bl_config_t *cfg, const bl_device_view
 }
 
 #define EXT(x) BL_RES_EXT_ERROR, BL_EXT_##x
-#define OK BL_RES_SUCCESS, BL_EXT_NO_ERROR
+#define OK     BL_RES_SUCCESS, BL_EXT_NO_ERROR
 
 static void test_bl_validate_genuine_app_accepted(void **state)
 {
     (void)state;
     bl_config_t cfg;
     config(&cfg);
-    expect("/app_signed.zip", &cfg, &s132, OK);
-    expect("/app_signed_v2.zip", &cfg, &s132, OK);
-    expect("/app_signed_large.zip", &cfg, &s132, OK);
-    expect("/app_signed_bv_ecdsa.zip", &cfg, &s132, OK);
+    expect("app_signed.zip", &cfg, &s132, OK);
+    expect("app_signed_v2.zip", &cfg, &s132, OK);
+    expect("app_signed_large.zip", &cfg, &s132, OK);
+    expect("app_signed_bv_ecdsa.zip", &cfg, &s132, OK);
 }
 
 static void test_bl_validate_signature_checked_first(void **state)
@@ -117,11 +85,11 @@ static void test_bl_validate_signature_checked_first(void **state)
     bl_config_t cfg;
     config(&cfg);
     /* A failing ECDSA verify is a plain INVALID_OBJECT (quirk 7) ... */
-    expect("/app_signed_otherkey.zip", &cfg, &s132, BL_RES_INVALID_OBJECT, 0);
+    expect("app_signed_otherkey.zip", &cfg, &s132, BL_RES_INVALID_OBJECT, 0);
     /* ... and comes before the hw_version check that would also fail. */
     cfg.hw_version = 99;
-    expect("/app_signed_otherkey.zip", &cfg, &s132, BL_RES_INVALID_OBJECT, 0);
-    expect("/app_signed.zip", &cfg, &s132, EXT(HW_VERSION_FAILURE));
+    expect("app_signed_otherkey.zip", &cfg, &s132, BL_RES_INVALID_OBJECT, 0);
+    expect("app_signed.zip", &cfg, &s132, EXT(HW_VERSION_FAILURE));
 }
 
 static void test_bl_validate_unsigned_needs_config(void **state)
@@ -129,11 +97,11 @@ static void test_bl_validate_unsigned_needs_config(void **state)
     (void)state;
     bl_config_t cfg;
     config(&cfg);
-    expect("/app_unsigned.zip", &cfg, &s132, EXT(SIGNATURE_MISSING));
+    expect("app_unsigned.zip", &cfg, &s132, EXT(SIGNATURE_MISSING));
     cfg.require_signed_app = false;
-    expect("/app_unsigned.zip", &cfg, &s132, OK);
+    expect("app_unsigned.zip", &cfg, &s132, OK);
     /* Bootloader images always need a signature. */
-    expect("/bl_unsigned.zip", &cfg, &s132, EXT(SIGNATURE_MISSING));
+    expect("bl_unsigned.zip", &cfg, &s132, EXT(SIGNATURE_MISSING));
 }
 
 static void test_bl_validate_hw_and_fw_version(void **state)
@@ -141,15 +109,15 @@ static void test_bl_validate_hw_and_fw_version(void **state)
     (void)state;
     bl_config_t cfg;
     config(&cfg);
-    expect("/app_signed_hw52840.zip", &cfg, &s132, EXT(HW_VERSION_FAILURE));
+    expect("app_signed_hw52840.zip", &cfg, &s132, EXT(HW_VERSION_FAILURE));
     bl_device_view_t newer = s132;
     newer.app_version = 2;
-    expect("/app_signed.zip", &cfg, &newer, EXT(FW_VERSION_FAILURE));
-    expect("/app_signed_v2.zip", &cfg, &newer, OK);
+    expect("app_signed.zip", &cfg, &newer, EXT(FW_VERSION_FAILURE));
+    expect("app_signed_v2.zip", &cfg, &newer, OK);
     cfg.accept_same_version = false;
-    expect("/app_signed_v2.zip", &cfg, &newer, EXT(FW_VERSION_FAILURE));
+    expect("app_signed_v2.zip", &cfg, &newer, EXT(FW_VERSION_FAILURE));
     cfg.downgrade_prevention = false;
-    expect("/app_signed.zip", &cfg, &newer, OK);
+    expect("app_signed.zip", &cfg, &newer, OK);
 }
 
 static void test_bl_validate_sd_req_rules(void **state)
@@ -158,15 +126,15 @@ static void test_bl_validate_sd_req_rules(void **state)
     bl_config_t cfg;
     config(&cfg);
     /* 0xFFFE means "any SoftDevice" only for external apps (quirk 6). */
-    expect("/app_signed_sdreq_fffe.zip", &cfg, &s132, EXT(SD_VERSION_FAILURE));
-    expect("/app_signed_sdreq_fffe.zip", &cfg, &mbr_only, EXT(SD_VERSION_FAILURE));
+    expect("app_signed_sdreq_fffe.zip", &cfg, &s132, EXT(SD_VERSION_FAILURE));
+    expect("app_signed_sdreq_fffe.zip", &cfg, &mbr_only, EXT(SD_VERSION_FAILURE));
     /* 0x00: the app replaces the SoftDevice, or there is none. */
-    expect("/app_signed_sdreq_0.zip", &cfg, &s132, OK);
-    expect("/app_signed_sdreq_0.zip", &cfg, &mbr_only, OK);
-    expect("/app_signed.zip", &cfg, &mbr_only, EXT(SD_VERSION_FAILURE));
+    expect("app_signed_sdreq_0.zip", &cfg, &s132, OK);
+    expect("app_signed_sdreq_0.zip", &cfg, &mbr_only, OK);
+    expect("app_signed.zip", &cfg, &mbr_only, EXT(SD_VERSION_FAILURE));
     bl_device_view_t other_sd = s132;
     other_sd.sd_fwid = 0x00CB;
-    expect("/app_signed.zip", &cfg, &other_sd, EXT(SD_VERSION_FAILURE));
+    expect("app_signed.zip", &cfg, &other_sd, EXT(SD_VERSION_FAILURE));
 }
 
 static void test_bl_validate_sd_req_table(void **state)
@@ -204,17 +172,17 @@ static void test_bl_validate_types(void **state)
     (void)state;
     bl_config_t cfg;
     config(&cfg);
-    expect("/app_external_signed.zip", &cfg, &s132, EXT(INIT_COMMAND_INVALID));
+    expect("app_external_signed.zip", &cfg, &s132, EXT(INIT_COMMAND_INVALID));
     /* Bootloader updates compare with bootloader_version, strictly. */
     pkt_t k;
-    load_pkt("/bl_signed.zip", 0, &k);
+    load_pkt("bl_signed.zip", 0, &k);
     bl_device_view_t dev = s132;
     dev.bootloader_version = k.p.fw_version - 1;
     assert_true(bl_fw_version_ok(&cfg, &k.p, &dev));
     dev.bootloader_version = k.p.fw_version;
     assert_false(bl_fw_version_ok(&cfg, &k.p, &dev));
     /* SoftDevice updates compare with app_version, not bootloader_version (quirk 8). */
-    load_pkt("/sd_signed.zip", 0, &k);
+    load_pkt("sd_signed.zip", 0, &k);
     k.p.fw_version = 3;
     dev.app_version = 4;
     dev.bootloader_version = 0;
@@ -229,13 +197,13 @@ static void test_bl_validate_debug_packet(void **state)
     (void)state;
     bl_config_t cfg;
     config(&cfg);
-    expect("/app_debug_signed.zip", &cfg, &s132, OK);
+    expect("app_debug_signed.zip", &cfg, &s132, OK);
     /* is_debug is ignored by release bootloaders: hw 0xFFFFFFFF fails ... */
     cfg.require_signed_app = false;
-    expect("/app_debug_unsigned.zip", &cfg, &s132, EXT(HW_VERSION_FAILURE));
+    expect("app_debug_unsigned.zip", &cfg, &s132, EXT(HW_VERSION_FAILURE));
     /* ... while a debug bootloader skips the hw/sd/fw checks for it (5c). */
     cfg.debug_build = true;
-    expect("/app_debug_unsigned.zip", &cfg, &s132, OK);
+    expect("app_debug_unsigned.zip", &cfg, &s132, OK);
 }
 
 static void test_bl_validate_image_size(void **state)
@@ -245,15 +213,15 @@ static void test_bl_validate_image_size(void **state)
     config(&cfg);
     pkt_t k;
     uint32_t size;
-    load_pkt("/app_signed.zip", 0, &k);
+    load_pkt("app_signed.zip", 0, &k);
     assert_int_equal(bl_image_size(&cfg, &k.p, &size).result, BL_RES_SUCCESS);
     assert_int_equal(size, 50016);
-    load_pkt("/sd_bl_signed.zip", 0, &k);
+    load_pkt("sd_bl_signed.zip", 0, &k);
     assert_int_equal(bl_image_size(&cfg, &k.p, &size).result, BL_RES_SUCCESS);
     assert_int_equal(size, k.p.sd_size + k.p.bl_size);
     k.p.bl_size = cfg.bootloader_size + 4;
     assert_int_equal(bl_image_size(&cfg, &k.p, &size).result, BL_RES_INSUFFICIENT_RESOURCES);
-    load_pkt("/app_signed.zip", 0, &k);
+    load_pkt("app_signed.zip", 0, &k);
     k.p.has_app_size = false;
     bl_verdict_t v = bl_image_size(&cfg, &k.p, &size);
     assert_int_equal(v.result, BL_RES_EXT_ERROR);
