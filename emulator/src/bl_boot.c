@@ -122,6 +122,9 @@ static bool load_settings(boot_t *b, bool *staged_in_main)
     bl_settings_mode_t mode =
         b->cfg->allow_update_from_app ? BL_SETTINGS_MODE_A : BL_SETTINGS_MODE_B;
     bl_settings_source_t src = bl_settings_reinit(main_page, backup, mode, ram, NULL);
+    /* "restored" only when the backup actually overrode something the main page said */
+    if (src == BL_SETTINGS_SRC_MAIN_RESTORED && memcmp(ram, main_page, sizeof(ram)) == 0)
+        src = BL_SETTINGS_SRC_MAIN;
     b->rep->settings_load = (bl_settings_load_t)src;
     bl_settings_decode(ram, &b->s);
     return write_and_backup(b);

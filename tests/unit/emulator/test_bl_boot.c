@@ -334,6 +334,37 @@ static void test_bl_boot_corrupt_bank0_stays_in_dfu(void **state)
     free_rig(&r);
 }
 
+/* Quirk 12 (spec 7.2): a copy whose CRC does not match still reports success,
+ * then the device resets into DFU mode because bank 0 is no longer valid. */
+static void test_bl_boot_activation_crc_failure_ends_in_dfu(void **state)
+{
+    (void)state;
+    rig_t r;
+    make_device(&r, BL_PROFILE_UPDATE_FROM_APP, 1);
+    uint8_t raw[BL_SETTINGS_SIZE];
+    bl_settings_t s;
+    read_settings(&r, 0x7F000, &s);
+    assert_int_equal(flash_load(r.dev->flash, 0x33000, r.new_app, (uint32_t)r.new_len), FLASH_OK);
+    s.bank_1 = (bl_settings_bank_t){(uint32_t)r.new_len, 0xDEADBEEF, BL_SETTINGS_BANK_VALID_APP};
+    s.bank_0.bank_code = BL_SETTINGS_BANK_INVALID;
+    s.progress.update_start_address = 0x33000;
+    bl_settings_encode(&s, raw);
+    bl_settings_update_crcs(raw);
+    /* as post-validation leaves it: both pages agree */
+    assert_int_equal(flash_load(r.dev->flash, 0x7F000, raw, sizeof(raw)), FLASH_OK);
+    assert_int_equal(flash_load(r.dev->flash, 0x7E000, raw, sizeof(raw)), FLASH_OK);
+    bl_boot_report_t rep;
+    bl_boot_run(r.dev, &rep);
+    assert_int_equal(rep.resets, 2); /* "success": the bootloader reset once */
+    assert_int_equal(rep.state, BL_STATE_DFU);
+    assert_false(rep.app_valid);
+    assert_non_null(rep.reason);
+    assert_true(bank0_is(&r, r.new_app, r.new_len)); /* copied, but not trusted */
+    read_settings(&r, 0x7F000, &s);
+    assert_int_equal(s.bank_1.bank_code, 0);
+    free_rig(&r);
+}
+
 /* After a cut and a clean boot: old or new app, never neither; a retry completes. */
 static int recover_and_retry(rig_t *r, uint64_t i, size_t m)
 {
@@ -399,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_bl_boot_bad_settings_crc_uses_backup),
         cmocka_unit_test(test_bl_boot_both_settings_invalid_stays_in_dfu),
         cmocka_unit_test(test_bl_boot_corrupt_bank0_stays_in_dfu),
+        cmocka_unit_test(test_bl_boot_activation_crc_failure_ends_in_dfu),
         cmocka_unit_test(test_bl_boot_power_cut_at_every_operation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
