@@ -9,6 +9,7 @@ PACKAGES=(
   libprotobuf-c-dev protobuf-c-compiler
   libserialport-dev libssl-dev zlib1g-dev
   libcmocka-dev
+  gcc-arm-none-eabi libnewlib-arm-none-eabi
 )
 
 missing=()

@@ -29,6 +29,22 @@
 #endif
 
 /*
+ * dfw_rx frame buffers of FRAME_MAX_PACKET (2064) bytes each; also the `window` the device
+ * announces. Two let the next DATA frame arrive while the previous one is programmed.
+ */
+#ifndef DFW_RX_BUFFERS
+#define DFW_RX_BUFFERS 2u
+#endif
+
+/*
+ * Inter-byte silence (ms) after which dfw_rx_tick() drops a partial frame: longer than a
+ * GSM data-channel stall (hundreds of ms), shorter than any host reply timeout.
+ */
+#ifndef DFW_RX_IDLE_MS
+#define DFW_RX_IDLE_MS 1000u
+#endif
+
+/*
  * Compiler hook: make a dropped error code a build error under -Werror
  * (style practice 4). Empty for compilers without the attribute.
  */
@@ -47,5 +63,8 @@ _Static_assert(DFW_INITCMD_MAX_SIZE > 0u && DFW_INITCMD_MAX_SIZE <= 512u,
 _Static_assert(DFW_INITCMD_MAX_SIZE <= 0xFFFFu, "dat length is kept in a uint16_t");
 _Static_assert(DFW_WRITE_BATCH_WORDS >= 1u && DFW_WRITE_BATCH_WORDS <= DFW_PAGE_SIZE / 4u,
                "a write batch never spans more than one page");
+_Static_assert(DFW_RX_BUFFERS >= 1u && DFW_RX_BUFFERS <= 8u,
+               "at least one frame buffer; each costs 2 KiB of RAM");
+_Static_assert(DFW_RX_IDLE_MS >= 1u, "an idle timeout of 0 would cut every frame");
 
 #endif
