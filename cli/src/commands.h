@@ -4,5 +4,7 @@
 
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_update(int argc, char **argv);
+int cmd_ports(int argc, char **argv);
 
 #endif

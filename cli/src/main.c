@@ -21,6 +21,8 @@ typedef struct {
 static const command_t commands[] = {
     {"inspect", cmd_inspect, "decode an nrfutil DFU package and check its images"},
     {"verify", cmd_verify, "check a package's sizes, hashes, boot validation and signature"},
+    {"update", cmd_update, "verify a package, then send its application to a device over a port"},
+    {"ports", cmd_ports, "list the serial ports (name, description, USB VID:PID)"},
 };
 
 static void usage(FILE *out)

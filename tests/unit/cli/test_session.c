@@ -1,0 +1,1305 @@
+/*
+ * The host session (cli/session.h) against a fake device written here: it
+ * decodes requests with the proto codec, keeps its offsets as
+ * proto/PROTOCOL.md says, stores firmware in a fake bank 1 that survives its
+ * resets, reboots through a toy bootloader after COMMIT, and can lose, corrupt
+ * or refuse frames on cue. The link is in memory and the clock is fake: a
+ * read with nothing to deliver advances the clock by its whole timeout, so a
+ * timeout costs no real time and no test sleeps.
+ */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "cli/progress.h"
+#ifdef DFUART_HAVE_DFW_RX
+#include "cli/pkg.h"
+#include "device_fw/dfw_rx.h"
+#endif
+#include "cli/session.h"
+#include "proto/crc32.h"
+#include "proto/frame.h"
+#include "proto/msg.h"
+
+#define BIN_LEN     50016u /* not a multiple of any payload or page size */
+#define DAT_LEN     141u
+#define PAGE        4096u
+#define OLD_VERSION 1u
+#define NEW_VERSION 2u
+#define OUT_MAX     (64u * 1024u)
+#define MARKS_MAX   1024u
+#define EVENTS_MAX  4096u
+#define NONE        UINT32_MAX
+
+/* ---- the fake device ------------------------------------------------------------------- */
+
+typedef struct {
+    /* geometry and chip state */
+    uint16_t max_payload;
+    uint8_t window;
+    uint32_t max_image;
+    uint32_t app_version, bank0_size, bank0_crc;
+    bool pending;
+    uint8_t bank1[BIN_LEN + PAGE];
+    /* RAM session */
+    bool session;
+    uint8_t phase;
+    msg_start_t start;
+    uint32_t dat_next, bin_next;
+    /* faults (NONE = off); each fires once unless said otherwise */
+    uint32_t drop_data_at;    /* lose the DATA frame with this firmware offset */
+    uint32_t corrupt_write;   /* flip a bit in the host's Nth write */
+    uint32_t drop_reply_at;   /* lose the reply to DATA at this firmware offset */
+    uint32_t reset_at;        /* reset on DATA at or past this firmware offset */
+    uint32_t mute_at;         /* go silent for good on DATA at or past this offset */
+    bool tear_flash_on_reset; /* the reset also corrupts acknowledged flash */
+    uint8_t refuse_init;      /* status to answer the last init byte with (0: none) */
+    uint8_t info_status;      /* INFO header status (SETTINGS_INVALID, ...) */
+    uint8_t refuse_data;      /* status to answer every firmware DATA with (0: none) */
+    bool drop_commit_reply;   /* the COMMIT reply is lost in the reset */
+    bool reject_update;       /* the bootloader keeps the old application */
+    bool never_returns;       /* no answer after COMMIT */
+    uint32_t pending_hellos;  /* after the reboot, INFOs still showing the update pending */
+    uint32_t staged_len;      /* what COMMIT staged */
+    bool silent;              /* never answers anything */
+    uint32_t dead_ms;         /* reboot time after a reset or COMMIT */
+    /* link */
+    uint64_t now, dead_until;
+    bool muted, reboot_when_sent;
+    frame_decoder_t dec;
+    uint8_t dec_buf[FRAME_MAX_PACKET];
+    uint8_t out[OUT_MAX];
+    size_t out_len, out_pos;
+    struct {
+        size_t end;
+        bool data;
+        uint32_t acked; /* firmware offset an OK reply acknowledges, else 0 */
+    } marks[MARKS_MAX];
+    size_t nmarks;
+    /* what the device saw */
+    uint32_t writes, hellos, starts, resumes_rx, commits, data_frames, aborts;
+    uint32_t inflight, max_inflight;
+    uint32_t max_acked, resent_bytes;
+    uint8_t rx_count[BIN_LEN]; /* how often each firmware byte was accepted */
+    transport_t link;
+} fake_t;
+
+static const uint8_t *g_bin, *g_dat;
+
+static void fake_init(fake_t *fk, uint16_t max_payload, uint8_t window)
+{
+    memset(fk, 0, sizeof(*fk));
+    fk->max_payload = max_payload;
+    fk->window = window;
+    fk->max_image = 0x40000u;
+    fk->app_version = OLD_VERSION;
+    fk->bank0_size = 30000u;
+    fk->bank0_crc = 0x12345678u;
+    fk->dead_ms = 400u;
+    fk->drop_data_at = fk->drop_reply_at = fk->reset_at = fk->mute_at = NONE;
+    fk->corrupt_write = NONE;
+    fk->now = 1000u;
+    memset(fk->bank1, 0xFF, sizeof(fk->bank1));
+    frame_decoder_init(&fk->dec, fk->dec_buf, sizeof(fk->dec_buf));
+}
+
+static uint8_t cur_object(const fake_t *fk)
+{
+    if (fk->phase == MSG_PHASE_INIT)
+        return FRAME_OBJ_INIT;
+    return fk->phase == MSG_PHASE_FIRMWARE || fk->phase == MSG_PHASE_READY ? FRAME_OBJ_FW : 0;
+}
+
+static void queue_frame(fake_t *fk, const frame_t *f, bool is_data, uint32_t acked)
+{
+    size_t n = 0;
+    assert_int_equal(frame_encode(f, fk->out + fk->out_len, OUT_MAX - fk->out_len, &n), FRAME_OK);
+    fk->out_len += n;
+    assert_true(fk->nmarks < MARKS_MAX);
+    fk->marks[fk->nmarks].end = fk->out_len;
+    fk->marks[fk->nmarks].acked = acked;
+    fk->marks[fk->nmarks++].data = is_data;
+}
+
+static void reply_status(fake_t *fk, uint16_t seq, uint8_t status, bool is_data)
+{
+    uint8_t obj = cur_object(fk);
+    msg_status_body_t b = {
+        fk->phase,         fk->window,       0,
+        fk->dat_next,      fk->bin_next,     crc32_compute(fk->bank1, fk->bin_next),
+        fk->start.dat_len, fk->start.bin_len};
+    uint8_t p[MSG_STATUS_LEN];
+    msg_status_pack(&b, p);
+    frame_t f = {
+        MSG_STATUS,     status, obj, seq, obj == FRAME_OBJ_INIT ? fk->dat_next : fk->bin_next,
+        MSG_STATUS_LEN, p};
+    queue_frame(fk, &f, is_data, status == MSG_OK ? fk->bin_next : 0);
+}
+
+static void fake_activate(fake_t *fk);
+
+static void reply_info(fake_t *fk, uint16_t seq)
+{
+    /* A slow bootloader: the update stays pending for a few answers, then it is done. */
+    if (fk->pending && fk->phase == MSG_PHASE_IDLE && fk->pending_hellos-- == 0)
+        fake_activate(fk);
+    msg_info_t i = {fk->max_payload,
+                    fk->window,
+                    (uint8_t)((fk->pending ? MSG_INFO_UPDATE_PENDING : 0) |
+                              (fk->session ? MSG_INFO_SESSION : 0)),
+                    fk->app_version,
+                    fk->bank0_size,
+                    fk->bank0_crc,
+                    0x26000u,
+                    fk->max_image,
+                    0x80000u,
+                    PAGE,
+                    0};
+    uint8_t p[MSG_INFO_LEN];
+    msg_info_pack(&i, p);
+    frame_t f = {MSG_INFO, fk->info_status, 0, seq, 0, MSG_INFO_LEN, p};
+    queue_frame(fk, &f, false, 0);
+}
+
+/* RAM is gone, flash stays; silent until it has rebooted. */
+static void fake_reset(fake_t *fk)
+{
+    fk->session = false;
+    fk->phase = MSG_PHASE_IDLE;
+    fk->dat_next = fk->bin_next = 0;
+    memset(&fk->start, 0, sizeof(fk->start));
+    fk->out_len = fk->out_pos = fk->nmarks = 0;
+    fk->inflight = 0;
+    fk->dead_until = fk->now + fk->dead_ms;
+    frame_decoder_reset(&fk->dec);
+}
+
+static void dev_start(fake_t *fk, const frame_t *f)
+{
+    msg_start_t m;
+    fk->starts++;
+    if (f->len != MSG_START_LEN) {
+        reply_status(fk, f->seq, MSG_BAD_REQUEST, false);
+        return;
+    }
+    msg_start_unpack(f->payload, &m);
+    if (!fk->session || memcmp(&m, &fk->start, sizeof(m)) != 0) {
+        fk->session = true;
+        fk->start = m;
+        fk->phase = MSG_PHASE_INIT;
+        fk->dat_next = fk->bin_next = 0;
+    }
+    reply_status(fk, f->seq, MSG_OK, false);
+}
+
+static void dev_init_data(fake_t *fk, const frame_t *f)
+{
+    uint32_t end = f->offset + f->len;
+    if (fk->phase != MSG_PHASE_INIT || end <= fk->dat_next) {
+        reply_status(fk, f->seq, MSG_OK, true); /* duplicate */
+        return;
+    }
+    if (f->offset > fk->dat_next) {
+        reply_status(fk, f->seq, MSG_WRONG_OFFSET, true);
+        return;
+    }
+    fk->dat_next = end;
+    if (fk->dat_next < fk->start.dat_len) {
+        reply_status(fk, f->seq, MSG_OK, true);
+        return;
+    }
+    if (fk->refuse_init) {
+        fk->phase = MSG_PHASE_FAILED;
+        reply_status(fk, f->seq, fk->refuse_init, true);
+        return;
+    }
+    fk->phase = MSG_PHASE_FIRMWARE;
+    reply_status(fk, f->seq, MSG_OK, true);
+}
+
+static void accept_fw(fake_t *fk, const frame_t *f)
+{
+    uint32_t from = fk->bin_next, end = f->offset + f->len;
+    memcpy(fk->bank1 + from, f->payload + (from - f->offset), end - from);
+    for (uint32_t i = from; i < end; i++) {
+        fk->rx_count[i]++;
+        fk->resent_bytes += i < fk->max_acked;
+    }
+    fk->bin_next = end;
+    if (end == fk->start.bin_len)
+        fk->phase =
+            crc32_compute(fk->bank1, end) == fk->start.bin_crc ? MSG_PHASE_READY : MSG_PHASE_FAILED;
+}
+
+/* Faults that happen to a firmware frame before the device acts on it; true: swallowed. */
+static bool fw_fault(fake_t *fk, const frame_t *f)
+{
+    if (f->offset == fk->drop_data_at) {
+        fk->drop_data_at = NONE;
+        return true;
+    }
+    if (f->offset >= fk->reset_at) {
+        fk->reset_at = NONE;
+        if (fk->tear_flash_on_reset)
+            fk->bank1[100] ^= 0xFF;
+        fake_reset(fk);
+        return true;
+    }
+    if (f->offset >= fk->mute_at) {
+        fk->muted = true;
+        return true;
+    }
+    return false;
+}
+
+static void dev_fw_data(fake_t *fk, const frame_t *f)
+{
+    bool drop_reply = f->offset == fk->drop_reply_at;
+    if (drop_reply)
+        fk->drop_reply_at = NONE;
+    size_t before = fk->out_len;
+    uint32_t end = f->offset + f->len;
+    if (fk->refuse_data)
+        reply_status(fk, f->seq, fk->refuse_data, true);
+    else if (fk->phase != MSG_PHASE_FIRMWARE || end <= fk->bin_next)
+        reply_status(fk, f->seq, fk->phase >= MSG_PHASE_FIRMWARE ? MSG_OK : MSG_WRONG_OFFSET, true);
+    else if (f->offset > fk->bin_next)
+        reply_status(fk, f->seq, MSG_WRONG_OFFSET, true);
+    else {
+        accept_fw(fk, f);
+        reply_status(fk, f->seq, fk->phase == MSG_PHASE_FAILED ? MSG_VERIFY_FAILED : MSG_OK, true);
+    }
+    if (drop_reply) { /* lost on the wire: the host never sees it */
+        fk->out_len = before;
+        fk->nmarks--;
+        fk->inflight--;
+    }
+}
+
+static void dev_data(fake_t *fk, const frame_t *f)
+{
+    fk->data_frames++;
+    if (f->object == FRAME_OBJ_FW && fw_fault(fk, f))
+        return;
+    if (++fk->inflight > fk->max_inflight)
+        fk->max_inflight = fk->inflight;
+    if (!fk->session)
+        reply_status(fk, f->seq, MSG_NO_SESSION, true);
+    else if (f->object == FRAME_OBJ_INIT)
+        dev_init_data(fk, f);
+    else
+        dev_fw_data(fk, f);
+}
+
+static void dev_resume(fake_t *fk, const frame_t *f)
+{
+    fk->resumes_rx++;
+    if (!fk->session) {
+        reply_status(fk, f->seq, MSG_NO_SESSION, false);
+        return;
+    }
+    uint32_t claim = f->offset;
+    bool ok = f->len == MSG_RESUME_LEN && claim <= fk->start.bin_len &&
+              crc32_compute(fk->bank1, claim) == frame_get32(f->payload);
+    fk->bin_next = ok ? claim / PAGE * PAGE : 0; /* the page being written may be torn */
+    reply_status(fk, f->seq, ok ? MSG_OK : MSG_CRC_MISMATCH, false);
+}
+
+static void fake_reboot(fake_t *fk);
+
+static void dev_commit(fake_t *fk, const frame_t *f)
+{
+    fk->commits++;
+    if (!fk->session) {
+        reply_status(fk, f->seq, MSG_NO_SESSION, false);
+        return;
+    }
+    if (fk->phase != MSG_PHASE_READY) {
+        reply_status(fk, f->seq, MSG_INCOMPLETE, false);
+        return;
+    }
+    fk->pending = true;
+    fk->staged_len = fk->start.bin_len;
+    fk->phase = MSG_PHASE_COMMITTED;
+    if (fk->drop_commit_reply) { /* the reply dies with the reset */
+        fake_reboot(fk);
+        return;
+    }
+    reply_status(fk, f->seq, MSG_OK, false);
+    fk->reboot_when_sent = true;
+}
+
+static void dev_handle(fake_t *fk, const frame_t *f)
+{
+    switch (f->type) {
+    case MSG_HELLO:
+        fk->hellos++;
+        reply_info(fk, f->seq);
+        break;
+    case MSG_START:
+        dev_start(fk, f);
+        break;
+    case MSG_DATA:
+        dev_data(fk, f);
+        break;
+    case MSG_RESUME:
+        dev_resume(fk, f);
+        break;
+    case MSG_COMMIT:
+        dev_commit(fk, f);
+        break;
+    case MSG_QUERY:
+        reply_status(fk, f->seq, MSG_OK, false);
+        break;
+    case MSG_ABORT:
+        fk->aborts++;
+        fk->session = false;
+        fk->phase = MSG_PHASE_IDLE;
+        reply_status(fk, f->seq, MSG_OK, false);
+        break;
+    default:
+        reply_status(fk, f->seq, MSG_BAD_REQUEST, false);
+    }
+}
+
+/* The toy bootloader: activates the staged image unless told to reject it. */
+static void fake_activate(fake_t *fk)
+{
+    fk->pending = false;
+    if (fk->reject_update)
+        return;
+    fk->app_version = NEW_VERSION;
+    fk->bank0_size = fk->staged_len;
+    fk->bank0_crc = crc32_compute(fk->bank1, fk->staged_len);
+}
+
+static void fake_reboot(fake_t *fk)
+{
+    fk->reboot_when_sent = false;
+    fake_reset(fk);
+    if (fk->never_returns)
+        fk->muted = true;
+    if (fk->pending_hellos == 0)
+        fake_activate(fk);
+}
+
+static bool fake_deaf(const fake_t *fk)
+{
+    return fk->silent || fk->muted || fk->now < fk->dead_until;
+}
+
+static transport_err_t fake_write(transport_t *t, const uint8_t *buf, size_t n)
+{
+    fake_t *fk = t->ctx;
+    uint8_t copy[FRAME_MAX_WIRE + 1];
+    assert_true(n <= sizeof(copy));
+    memcpy(copy, buf, n);
+    fk->now += 1; /* a frame takes time on the wire */
+    if (fk->writes++ == fk->corrupt_write)
+        copy[n / 2] ^= 0x20;
+    if (fake_deaf(fk)) {
+        frame_decoder_reset(&fk->dec);
+        return TRANSPORT_OK;
+    }
+    size_t pos = 0;
+    while (pos < n) {
+        size_t used = 0;
+        frame_t f;
+        frame_result_t r = frame_decoder_push(&fk->dec, copy + pos, n - pos, &used, &f);
+        pos += used;
+        if (r == FRAME_READY && !(f.type & MSG_REPLY_BIT))
+            dev_handle(fk, &f);
+        if (fake_deaf(fk) || r == FRAME_NEED_MORE)
+            break;
+    }
+    return TRANSPORT_OK;
+}
+
+/* A reply counts as received when its last byte has been handed to the host. */
+static void settle_marks(fake_t *fk)
+{
+    size_t k = 0;
+    while (k < fk->nmarks && fk->marks[k].end <= fk->out_pos) {
+        if (fk->marks[k].data)
+            fk->inflight--;
+        if (fk->marks[k].acked > fk->max_acked) /* the host now knows this much is stored */
+            fk->max_acked = fk->marks[k].acked;
+        k++;
+    }
+    memmove(fk->marks, fk->marks + k, (fk->nmarks - k) * sizeof(fk->marks[0]));
+    fk->nmarks -= k;
+}
+
+static int fake_read(transport_t *t, uint8_t *buf, size_t cap, uint32_t timeout_ms)
+{
+    fake_t *fk = t->ctx;
+    if (fk->out_pos == fk->out_len) {
+        fk->now += timeout_ms; /* nothing comes: the whole timeout passes, instantly */
+        return 0;
+    }
+    size_t n = fk->out_len - fk->out_pos;
+    n = n < cap ? n : cap;
+    memcpy(buf, fk->out + fk->out_pos, n);
+    fk->out_pos += n;
+    settle_marks(fk);
+    if (fk->out_pos == fk->out_len) {
+        for (size_t k = 0; k < fk->nmarks; k++)
+            fk->marks[k].end -= fk->out_len;
+        fk->out_pos = fk->out_len = 0;
+        if (fk->reboot_when_sent)
+            fake_reboot(fk);
+    }
+    return (int)n;
+}
+
+static uint64_t fake_now(void *ctx)
+{
+    return ((fake_t *)ctx)->now;
+}
+
+static void fake_link(fake_t *fk)
+{
+    fk->link = (transport_t){.backend = TRANSPORT_BACKEND_CUSTOM,
+                             .ctx = fk,
+                             .read = fake_read,
+                             .write = fake_write,
+                             .baud = 115200};
+    snprintf(fk->link.path, sizeof(fk->link.path), "fake");
+}
+
+/* ---- events and running ------------------------------------------------------------ */
+
+typedef struct {
+    size_t n;
+    session_event_t ev[EVENTS_MAX];
+    char last_resume_reason[256];
+    char last_retry_reason[256];
+} events_t;
+
+static void record(void *ctx, const session_event_t *ev)
+{
+    events_t *e = ctx;
+    assert_true(e->n < EVENTS_MAX);
+    e->ev[e->n] = *ev;
+    e->ev[e->n].reason = NULL; /* only valid during the callback */
+    e->ev[e->n].info = NULL;
+    e->n++;
+    if (ev->kind == SESSION_EV_RESUME)
+        snprintf(e->last_resume_reason, sizeof(e->last_resume_reason), "%s", ev->reason);
+    if (ev->kind == SESSION_EV_RETRY)
+        snprintf(e->last_retry_reason, sizeof(e->last_retry_reason), "%s", ev->reason);
+}
+
+static size_t count_kind(const events_t *e, session_event_kind_t k)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->n; i++)
+        n += e->ev[i].kind == k;
+    return n;
+}
+
+static const session_event_t *first_kind(const events_t *e, session_event_kind_t k)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (e->ev[i].kind == k)
+            return &e->ev[i];
+    return NULL;
+}
+
+typedef struct {
+    fake_t fk;
+    events_t ev;
+    session_result_t res;
+    session_image_t img;
+} run_t;
+
+static session_err_t run_with(run_t *r, uint32_t retries,
+                              void (*sink)(void *, const session_event_t *), void *sink_ctx)
+{
+    fake_link(&r->fk);
+    r->img = (session_image_t){g_dat, DAT_LEN, g_bin, BIN_LEN, true, NEW_VERSION};
+    session_config_t cfg = {
+        &r->fk.link, fake_now, &r->fk, sink ? sink : record, sink ? sink_ctx : &r->ev,
+        115200,      5000,     retries};
+    return session_run(&cfg, &r->img, &r->res);
+}
+
+static session_err_t run(run_t *r)
+{
+    return run_with(r, 10, NULL, NULL);
+}
+
+static run_t *new_run(uint16_t max_payload, uint8_t window)
+{
+    run_t *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    fake_init(&r->fk, max_payload, window);
+    return r;
+}
+
+static void assert_activated(const run_t *r)
+{
+    assert_int_equal(r->res.err, SESSION_OK);
+    assert_int_equal(r->fk.app_version, NEW_VERSION);
+    assert_memory_equal(r->fk.bank1, g_bin, BIN_LEN);
+    assert_int_equal(count_kind(&r->ev, SESSION_EV_DONE), 1);
+    assert_int_equal(r->res.after.app_version, NEW_VERSION);
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+static void test_session_clean_run_sends_each_byte_once_within_the_window(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t payload;
+        uint8_t window;
+    } geo[] = {{2048, 2}, {2048, 1}, {512, 4}, {100, 3}, {4000, 8}};
+    for (size_t g = 0; g < sizeof(geo) / sizeof(geo[0]); g++) {
+        run_t *r = new_run(geo[g].payload, geo[g].window);
+        assert_int_equal(run(r), SESSION_OK);
+        assert_activated(r);
+        for (uint32_t i = 0; i < BIN_LEN; i++)
+            assert_int_equal(r->fk.rx_count[i], 1);
+        uint16_t payload = geo[g].payload < 2048 ? geo[g].payload : 2048;
+        assert_int_equal(r->fk.data_frames,
+                         (DAT_LEN + payload - 1) / payload + (BIN_LEN + payload - 1) / payload);
+        assert_true(r->fk.max_inflight <= geo[g].window);
+        if (geo[g].window > 1)
+            assert_int_equal(r->fk.max_inflight, geo[g].window); /* the window is used */
+        assert_int_equal(count_kind(&r->ev, SESSION_EV_RETRY), 0);
+        assert_int_equal(count_kind(&r->ev, SESSION_EV_RESUME), 0);
+        assert_int_equal(count_kind(&r->ev, SESSION_EV_COMMIT), 1);
+        assert_int_equal(r->fk.starts, 1);
+        assert_int_equal(r->fk.commits, 1);
+        assert_int_equal(r->res.retries, 0);
+        free(r);
+    }
+}
+
+static void test_session_lost_data_frame_rewinds_on_wrong_offset(void **state)
+{
+    (void)state;
+    for (uint8_t window = 2; window <= 5; window++) {
+        run_t *r = new_run(2048, window);
+        r->fk.drop_data_at = 8192;
+        assert_int_equal(run(r), SESSION_OK);
+        assert_activated(r);
+        const session_event_t *retry = first_kind(&r->ev, SESSION_EV_RETRY);
+        assert_non_null(retry);
+        assert_int_equal(retry->cause, SESSION_CAUSE_WRONG_OFFSET);
+        assert_int_equal(retry->offset, 8192);
+        /* The frames behind the lost one are answered WRONG_OFFSET too: ignored as obsolete. */
+        assert_int_equal(count_kind(&r->ev, SESSION_EV_RETRY), 1);
+        assert_non_null(strstr(r->ev.last_retry_reason, "WRONG_OFFSET"));
+        /* Obsolete frames still fill device buffers: they count against the window. */
+        assert_true(r->fk.max_inflight <= window);
+        for (uint32_t i = 0; i < BIN_LEN; i++)
+            assert_int_equal(r->fk.rx_count[i], 1); /* go-back-N: nothing stored twice */
+        free(r);
+    }
+}
+
+static void test_session_corrupted_frame_is_dropped_and_resent(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.corrupt_write = 10; /* a firmware DATA frame, well inside the image */
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    assert_true(count_kind(&r->ev, SESSION_EV_RETRY) >= 1);
+    free(r);
+}
+
+static void test_session_lost_reply_times_out_and_queries(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 1);
+    r->fk.drop_reply_at = 6144;
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    const session_event_t *retry = first_kind(&r->ev, SESSION_EV_RETRY);
+    assert_non_null(retry);
+    assert_int_equal(retry->cause, SESSION_CAUSE_TIMEOUT);
+    assert_int_equal(count_kind(&r->ev, SESSION_EV_RETRY), 1);
+    /* QUERY told the host the frame had arrived: it is not sent again. */
+    for (uint32_t i = 0; i < BIN_LEN; i++)
+        assert_int_equal(r->fk.rx_count[i], 1);
+    free(r);
+}
+
+static void test_session_lost_last_reply_times_out_and_queries(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.drop_reply_at = BIN_LEN / 2048u * 2048u; /* the last, partial frame */
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    assert_int_equal(first_kind(&r->ev, SESSION_EV_RETRY)->cause, SESSION_CAUSE_TIMEOUT);
+    free(r);
+}
+
+static void test_session_device_reset_resumes_from_the_page_boundary(void **state)
+{
+    (void)state;
+    run_t *r = new_run(1000, 2); /* frames straddle pages: the resume point is mid-frame */
+    r->fk.reset_at = 21000;
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    const session_event_t *res = first_kind(&r->ev, SESSION_EV_RESUME);
+    assert_non_null(res);
+    assert_int_equal(count_kind(&r->ev, SESSION_EV_RESUME), 1);
+    assert_int_equal(res->offset % PAGE, 0);
+    assert_true(res->acked >= 20000 && res->acked <= 21000);
+    assert_true(res->acked - res->offset < PAGE);
+    assert_true(r->fk.resent_bytes > 0);
+    assert_true(r->fk.resent_bytes < PAGE);
+    assert_int_equal(r->fk.resumes_rx, 1);
+    assert_int_equal(r->fk.starts, 2);
+    assert_int_equal(r->res.resumes, 1);
+    assert_non_null(strstr(r->ev.last_resume_reason, "verified"));
+    free(r);
+}
+
+static void test_session_resume_with_torn_flash_restarts_from_zero(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.reset_at = 30000;
+    r->fk.tear_flash_on_reset = true;
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    const session_event_t *res = first_kind(&r->ev, SESSION_EV_RESUME);
+    assert_non_null(res);
+    assert_int_equal(res->offset, 0);
+    assert_non_null(strstr(r->ev.last_resume_reason, "CRC_MISMATCH"));
+    free(r);
+}
+
+static void test_session_device_refusing_too_large_stops_with_its_status(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.refuse_init = MSG_TOO_LARGE;
+    assert_int_equal(run(r), SESSION_ERR_REFUSED);
+    assert_int_equal(r->res.status, MSG_TOO_LARGE);
+    assert_non_null(strstr(r->res.msg, "TOO_LARGE"));
+    assert_non_null(strstr(r->res.msg, msg_status_text(MSG_TOO_LARGE)));
+    assert_int_equal(r->fk.bin_next, 0);
+    assert_int_equal(r->fk.commits, 0);
+    free(r);
+}
+
+static void test_session_rerun_aborts_the_devices_failed_session(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.refuse_init = MSG_TOO_LARGE;
+    assert_int_equal(run(r), SESSION_ERR_REFUSED);
+    assert_int_equal(r->fk.phase, MSG_PHASE_FAILED);
+    /* Same package again: START finds the FAILED session, ABORTs it, and asks afresh. */
+    assert_int_equal(run(r), SESSION_ERR_REFUSED);
+    assert_int_equal(r->res.status, MSG_TOO_LARGE);
+    assert_int_equal(r->fk.aborts, 1);
+    assert_int_equal(r->fk.starts, 3);
+    free(r);
+}
+
+static void test_session_flash_fault_is_fatal(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.refuse_data = MSG_FLASH_FAULT;
+    assert_int_equal(run(r), SESSION_ERR_REFUSED);
+    assert_int_equal(r->res.status, MSG_FLASH_FAULT);
+    assert_non_null(strstr(r->res.msg, "FLASH_FAULT"));
+    assert_int_equal(r->fk.commits, 0);
+    free(r);
+}
+
+static void test_session_image_over_max_image_sends_nothing(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.max_image = BIN_LEN - 1;
+    assert_int_equal(run(r), SESSION_ERR_TOO_LARGE);
+    assert_int_equal(r->fk.starts, 0);
+    assert_int_equal(r->fk.data_frames, 0);
+    assert_non_null(strstr(r->res.msg, "TOO_LARGE"));
+    free(r);
+}
+
+static void test_session_invalid_settings_in_info_stop_before_start(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.info_status = MSG_SETTINGS_INVALID;
+    r->fk.max_image = 0; /* as the device reports it: nothing can be staged */
+    assert_int_equal(run(r), SESSION_ERR_REFUSED);
+    assert_int_equal(r->res.status, MSG_SETTINGS_INVALID);
+    assert_non_null(strstr(r->res.msg, "SETTINGS_INVALID"));
+    assert_int_equal(r->fk.starts, 0);
+    free(r);
+}
+
+static void test_session_rejected_update_reports_the_old_version(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.reject_update = true;
+    assert_int_equal(run(r), SESSION_ERR_REJECTED);
+    assert_non_null(strstr(r->res.msg, "the bootloader rejected the update"));
+    assert_non_null(strstr(r->res.msg, "still runs version 1"));
+    assert_true(r->res.have_after);
+    assert_int_equal(r->res.after.app_version, OLD_VERSION);
+    assert_int_equal(count_kind(&r->ev, SESSION_EV_DONE), 0);
+    free(r);
+}
+
+static void test_session_lost_commit_reply_still_learns_the_outcome(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.drop_commit_reply = true;
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    assert_int_equal(r->fk.commits, 1); /* not committed twice */
+    free(r);
+}
+
+static void test_session_waits_while_the_update_is_still_pending(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.pending_hellos = 3;
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    assert_true(r->fk.hellos >= 5); /* the first, three pending, the one that saw it done */
+    free(r);
+}
+
+static void test_session_device_that_never_returns_is_a_timeout(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.never_returns = true;
+    assert_int_equal(run(r), SESSION_ERR_NO_RETURN);
+    assert_non_null(strstr(r->res.msg, "did not come back"));
+    free(r);
+}
+
+static void test_session_retry_budget_exhausted_is_an_error(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.mute_at = 20480;
+    assert_int_equal(run_with(r, 4, NULL, NULL), SESSION_ERR_RETRIES);
+    assert_int_equal(count_kind(&r->ev, SESSION_EV_RETRY), 4);
+    assert_int_equal(r->res.retries, 5);
+    assert_non_null(strstr(r->res.msg, "5 consecutive failures"));
+    assert_non_null(strstr(r->res.msg, "no reply"));
+    assert_int_equal(r->fk.commits, 0);
+    free(r);
+}
+
+static void test_session_silent_device_is_no_answer_after_polling_hello(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.silent = true;
+    assert_int_equal(run(r), SESSION_ERR_NO_ANSWER);
+    /* 5000 ms at one HELLO per 250 ms */
+    assert_true(r->fk.writes >= 19 && r->fk.writes <= 21);
+    assert_int_equal(count_kind(&r->ev, SESSION_EV_START), 0);
+    free(r);
+}
+
+static void test_session_second_run_continues_the_devices_session(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.mute_at = 20480;
+    assert_int_equal(run_with(r, 2, NULL, NULL), SESSION_ERR_RETRIES);
+    uint32_t had = r->fk.bin_next;
+    assert_true(had >= 16384);
+    /* the link comes back; a new `dfuart update` of the same package */
+    r->fk.muted = false;
+    r->fk.mute_at = NONE;
+    memset(&r->ev, 0, sizeof(r->ev));
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    const session_event_t *res = first_kind(&r->ev, SESSION_EV_RESUME);
+    assert_non_null(res);
+    assert_int_equal(res->offset, had);
+    for (uint32_t i = 0; i < BIN_LEN; i++)
+        assert_int_equal(r->fk.rx_count[i], 1);
+    free(r);
+}
+
+/* JSON Lines from the progress renderer: one parseable object per event. */
+static void test_session_events_render_as_json_lines(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    assert_non_null(mem);
+    progress_t p;
+    progress_target_t t = {"app.zip", "fake",  "custom", 115200,
+                           BIN_LEN,   DAT_LEN, true,     NEW_VERSION};
+    progress_init(&p, mem, PROGRESS_JSON, &t);
+    run_t *r = new_run(2048, 2);
+    r->fk.drop_data_at = 4096;
+    assert_int_equal(run_with(r, 10, progress_event, &p), SESSION_OK);
+    progress_error(&p, 76, "refused", "TOO_LARGE", "a \"quoted\"\nline");
+    fclose(mem);
+    size_t kinds[8] = {0};
+    static const char *const names[] = {"start",  "progress", "retry", "resume",
+                                        "commit", "done",     "error"};
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *o = cJSON_Parse(line);
+        assert_non_null(o);
+        const char *ev = cJSON_GetStringValue(cJSON_GetObjectItem(o, "event"));
+        assert_non_null(ev);
+        for (size_t k = 0; k < 7; k++)
+            kinds[k] += strcmp(ev, names[k]) == 0;
+        if (strcmp(ev, "progress") == 0) {
+            assert_true(cJSON_IsNumber(cJSON_GetObjectItem(o, "offset")));
+            assert_true(cJSON_IsNumber(cJSON_GetObjectItem(o, "total")));
+            assert_true(cJSON_IsNumber(cJSON_GetObjectItem(o, "rate_bps")));
+        }
+        if (strcmp(ev, "error") == 0)
+            assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(o, "message")),
+                                "a \"quoted\"\nline");
+        cJSON_Delete(o);
+    }
+    assert_int_equal(kinds[0], 1);
+    assert_true(kinds[1] > 25);
+    assert_int_equal(kinds[2], 1);
+    assert_int_equal(kinds[4], 1);
+    assert_int_equal(kinds[5], 1);
+    assert_int_equal(kinds[6], 1);
+    free(text);
+    free(r);
+}
+
+static void test_session_rejects_bad_arguments(void **state)
+{
+    (void)state;
+    session_result_t res;
+    session_image_t img = {g_dat, 0, g_bin, BIN_LEN, false, 0};
+    fake_t *fk = calloc(1, sizeof(*fk));
+    fake_init(fk, 2048, 2);
+    fake_link(fk);
+    session_config_t cfg = {&fk->link, fake_now, fk, NULL, NULL, 0, 1000, 1};
+    assert_int_equal(session_run(&cfg, &img, &res), SESSION_ERR_ARG);
+    img.dat_len = MSG_INIT_MAX + 1;
+    assert_int_equal(session_run(&cfg, &img, &res), SESSION_ERR_ARG);
+    cfg.now_ms = NULL;
+    img.dat_len = DAT_LEN;
+    assert_int_equal(session_run(&cfg, &img, &res), SESSION_ERR_ARG);
+    assert_int_equal(session_run(&cfg, &img, NULL), SESSION_ERR_ARG);
+    assert_int_equal(fk->writes, 0);
+    free(fk);
+}
+
+static void test_session_reply_timeout_scales_with_the_bytes_in_flight(void **state)
+{
+    (void)state;
+    assert_int_equal(session_reply_timeout_ms(0, 4000, 0), SESSION_FLASH_MS);
+    /* 2 x 2074 bytes at 115200 baud 8N1 = 360 ms on the wire */
+    assert_int_equal(session_reply_timeout_ms(115200, 4148, 0), SESSION_FLASH_MS + 361);
+    assert_int_equal(session_reply_timeout_ms(1000000, 4148, 50), SESSION_FLASH_MS + 42 + 50);
+}
+
+#ifdef DFUART_HAVE_DFW_RX
+/* ---- the real device receiver (device_fw/dfw_rx) over a fake flash ---------------------
+ *
+ * The session talks to dfw_rx in-process: host bytes go into dfw_rx_input(), the "main
+ * loop" polls after every write, replies come back through link->tx. The flash is a
+ * rule-enforcing fake (erase before program, each word programmed once per erase, AND
+ * semantics) holding an nRF52832 + S132 with nrfutil's settings page
+ * s52832_app_v3_crc.hex. After DFW_RX_RESET a toy bootloader (not the SDK replay: that
+ * is the emulator's job) activates bank 1 when the init packet's version is not older,
+ * then a fresh receiver starts, as the rebooted application would.
+ */
+#define RX_FLASH    0x80000u
+#define RX_BANK0    0x26000u
+#define RX_BANK1    0x33000u /* ALIGN_UP(0x26000 + 50016) */
+#define RX_SETTINGS 0x7F000u
+#define RX_BACKUP   0x7E000u
+
+typedef struct {
+    uint8_t mem[RX_FLASH];
+    uint8_t since_erase[RX_FLASH / 4]; /* programs of each word since its page's erase */
+    uint8_t erased[RX_FLASH / PAGE];
+} rx_flash_t;
+
+typedef struct {
+    rx_flash_t *fl;
+    dfw_hal_t hal;
+    dfw_layout_t layout;
+    dfw_rx_t rx;
+    uint64_t now, dead_until;
+    bool reset_pending;
+    uint32_t reset_at; /* RAM reset on the firmware DATA at this offset (NONE: never) */
+    uint32_t fw_version;
+    frame_decoder_t peek; /* reads the host's frames, only to find reset_at */
+    uint8_t peek_buf[FRAME_MAX_PACKET];
+    uint8_t out[OUT_MAX];
+    size_t out_len, out_pos;
+    unsigned boots;
+    uint32_t no_buffer, dropped; /* receiver counters summed over its boots */
+    transport_t link;
+} rx_dev_t;
+
+static int rxf_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
+{
+    rx_flash_t *f = ctx;
+    if ((uint64_t)addr + len > RX_FLASH)
+        return -1;
+    memcpy(dst, f->mem + addr, len);
+    return 0;
+}
+
+static int rxf_write(void *ctx, uint32_t addr, const uint32_t *w, uint32_t n)
+{
+    rx_flash_t *f = ctx;
+    assert_true(addr % 4 == 0 && n > 0 && (uint64_t)addr + 4ull * n <= RX_FLASH);
+    assert_int_equal(addr / PAGE, (addr + 4 * n - 1) / PAGE);
+    assert_true(f->erased[addr / PAGE]);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t *m = f->mem + addr + 4 * i;
+        assert_int_equal(f->since_erase[(addr + 4 * i) / 4]++, 0);
+        uint8_t b[4];
+        frame_put32(b, w[i]);
+        for (int k = 0; k < 4; k++)
+            m[k] &= b[k];
+    }
+    return 0;
+}
+
+static int rxf_erase(void *ctx, uint32_t page)
+{
+    rx_flash_t *f = ctx;
+    assert_true(page % PAGE == 0 && page < RX_FLASH);
+    memset(f->mem + page, 0xFF, PAGE);
+    memset(f->since_erase + page / 4, 0, PAGE / 4);
+    f->erased[page / PAGE] = 1;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                  : -1;
+}
+
+/* Test-only Intel HEX reader: data (00) and extended linear address (04) records. */
+static void load_hex(const char *path, uint8_t *mem)
+{
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char line[600];
+    uint32_t base = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        uint8_t rec[260];
+        size_t n = 0;
+        for (const char *c = line + 1; line[0] == ':' && hexval(c[0]) >= 0 && hexval(c[1]) >= 0;
+             c += 2)
+            rec[n++] = (uint8_t)(hexval(c[0]) << 4 | hexval(c[1]));
+        if (n < 5)
+            continue;
+        uint32_t addr = base + ((uint32_t)rec[1] << 8 | rec[2]);
+        if (rec[3] == 0 && addr + rec[0] <= RX_FLASH)
+            memcpy(mem + addr, rec + 4, rec[0]);
+        else if (rec[3] == 4)
+            base = ((uint32_t)rec[4] << 8 | rec[5]) << 16;
+    }
+    fclose(fp);
+}
+
+static void settings_set(uint8_t *page, uint32_t off, uint32_t v)
+{
+    frame_put32(page + off, v);
+    frame_put32(page, crc32_compute(page + 4, 88)); /* settings CRC covers 4..91 */
+}
+
+static int rx_tx(void *ctx, const uint8_t *data, size_t len)
+{
+    rx_dev_t *d = ctx;
+    assert_true(d->out_len + len <= OUT_MAX);
+    memcpy(d->out + d->out_len, data, len);
+    d->out_len += len;
+    return 0;
+}
+
+static void rx_boot_app(rx_dev_t *d)
+{
+    dfw_rx_stats_t st;
+    dfw_rx_get_stats(&d->rx, &st); /* zero on the first boot: rx is calloc'd */
+    d->no_buffer += st.no_buffer;
+    d->dropped += st.crc + st.malformed + st.overflow;
+    dfw_link_t link = {d, rx_tx};
+    dfw_rx_init(&d->rx, &d->hal, &d->layout, &link);
+    frame_decoder_init(&d->peek, d->peek_buf, sizeof(d->peek_buf));
+    d->dead_until = d->now + 300u;
+    d->boots++;
+}
+
+/* The toy bootloader: bank_current 1 and a version not older -> copy bank 1 to bank 0. */
+static void rx_toy_bootloader(rx_dev_t *d, uint32_t bin_len)
+{
+    uint8_t *set = d->fl->mem + RX_SETTINGS;
+    if (frame_get32(set + 20) != 1)
+        return;
+    if (d->fw_version >= frame_get32(set + 8)) {
+        memmove(d->fl->mem + RX_BANK0, d->fl->mem + RX_BANK1, bin_len);
+        settings_set(set, 8, d->fw_version);
+        settings_set(set, 24, bin_len);
+        settings_set(set, 28, crc32_compute(d->fl->mem + RX_BANK0, bin_len));
+    }
+    settings_set(set, 20, 0);
+}
+
+/* Firmware DATA at reset_at: the chip resets before handling it (RAM gone, flash kept). */
+static bool rx_fault(rx_dev_t *d, const uint8_t *buf, size_t n)
+{
+    size_t pos = 0;
+    while (d->reset_at != NONE && pos < n) {
+        size_t used = 0;
+        frame_t f;
+        frame_result_t r = frame_decoder_push(&d->peek, buf + pos, n - pos, &used, &f);
+        pos += used;
+        if (r == FRAME_READY && f.type == MSG_DATA && f.object == FRAME_OBJ_FW &&
+            f.offset >= d->reset_at) {
+            d->reset_at = NONE;
+            d->out_len = d->out_pos = 0;
+            rx_boot_app(d);
+            return true;
+        }
+        if (r == FRAME_NEED_MORE)
+            break;
+    }
+    return false;
+}
+
+static transport_err_t rx_write(transport_t *t, const uint8_t *buf, size_t n)
+{
+    rx_dev_t *d = t->ctx;
+    d->now += 1;
+    if (d->now < d->dead_until || d->reset_pending || rx_fault(d, buf, n))
+        return TRANSPORT_OK;
+    /* Only queued here: the device works while the host waits (rx_read), so a host
+     * that sent more than `window` frames would find them dropped (stats.no_buffer). */
+    assert_int_equal(dfw_rx_input(&d->rx, buf, n), n);
+    return TRANSPORT_OK;
+}
+
+static void rx_main_loop(rx_dev_t *d)
+{
+    dfw_rx_event_t ev;
+    while (!d->reset_pending && (ev = dfw_rx_poll(&d->rx)) != DFW_RX_IDLE)
+        if (ev == DFW_RX_RESET)
+            d->reset_pending = true; /* reset once the reply has left */
+}
+
+static int rx_read(transport_t *t, uint8_t *buf, size_t cap, uint32_t timeout_ms)
+{
+    rx_dev_t *d = t->ctx;
+    if (d->now >= d->dead_until)
+        rx_main_loop(d);
+    if (d->out_pos == d->out_len) {
+        d->now += timeout_ms;
+        return 0;
+    }
+    size_t n = d->out_len - d->out_pos < cap ? d->out_len - d->out_pos : cap;
+    memcpy(buf, d->out + d->out_pos, n);
+    d->out_pos += n;
+    if (d->out_pos == d->out_len) {
+        d->out_pos = d->out_len = 0;
+        if (d->reset_pending) {
+            d->reset_pending = false;
+            rx_toy_bootloader(d, BIN_LEN);
+            rx_boot_app(d);
+        }
+    }
+    return (int)n;
+}
+
+static uint64_t rx_now(void *ctx)
+{
+    return ((rx_dev_t *)ctx)->now;
+}
+
+/* nRF52832 + S132 (SD ends 0x26000), nrfutil's settings with `app_version`, app in bank 0. */
+static rx_dev_t *rx_dev_new(uint32_t app_version)
+{
+    rx_dev_t *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    d->fl = calloc(1, sizeof(*d->fl));
+    assert_non_null(d->fl);
+    uint8_t *mem = d->fl->mem;
+    for (uint32_t a = 0; a < RX_FLASH; a++)
+        mem[a] = (uint8_t)(0x3C + a * 13u); /* stale bytes: a missing erase shows */
+    memset(mem + RX_BACKUP, 0xFF, 2 * PAGE);
+    load_hex(DFUART_FIXTURES "/nrfutil/settings/s52832_app_v3_crc.hex", mem);
+    settings_set(mem + RX_SETTINGS, 8, app_version);
+    memset(mem + 0x3000, 0, 0x2C); /* SoftDevice info struct */
+    mem[0x3000] = 0x2C;
+    frame_put32(mem + 0x3004, 0x51B1E5DBu);
+    frame_put32(mem + 0x3008, RX_BANK0);
+    static const dfw_layout_t l32 = DFW_LAYOUT_NRF52832;
+    d->layout = l32;
+    d->hal = (dfw_hal_t){d->fl, PAGE, rxf_read, rxf_write, rxf_erase};
+    d->reset_at = NONE;
+    d->now = 5000;
+    rx_boot_app(d);
+    d->dead_until = 0;
+    d->boots = 0;
+    d->link = (transport_t){.backend = TRANSPORT_BACKEND_CUSTOM,
+                            .ctx = d,
+                            .read = rx_read,
+                            .write = rx_write,
+                            .baud = 1000000};
+    return d;
+}
+
+static void rx_dev_free(rx_dev_t *d)
+{
+    free(d->fl);
+    free(d);
+}
+
+static session_err_t rx_run(rx_dev_t *d, events_t *ev, session_result_t *res)
+{
+    pkg_t *pkg = NULL;
+    pkg_diag_t diag;
+    assert_int_equal(pkg_open(DFUART_FIXTURES "/nrfutil/packages/app_signed_v2.zip", &pkg, &diag),
+                     PKG_OK);
+    const pkg_image_t *app = pkg_image(pkg, 0);
+    assert_int_equal(app->bin_len, BIN_LEN);
+    d->fw_version = app->init.fw_version;
+    session_image_t img = {app->dat, (uint32_t)app->dat_len, app->bin, (uint32_t)app->bin_len,
+                           true,     app->init.fw_version};
+    session_config_t cfg = {&d->link, rx_now, d, record, ev, 1000000, 5000, 10};
+    session_err_t e = session_run(&cfg, &img, res);
+    if (e == SESSION_OK)
+        assert_memory_equal(d->fl->mem + RX_BANK0, app->bin, BIN_LEN);
+    pkg_close(pkg);
+    return e;
+}
+
+static void test_session_real_receiver_stages_and_activates(void **state)
+{
+    (void)state;
+    rx_dev_t *d = rx_dev_new(1);
+    events_t *ev = calloc(1, sizeof(*ev));
+    session_result_t res;
+    assert_non_null(ev);
+    assert_int_equal(rx_run(d, ev, &res), SESSION_OK);
+    assert_int_equal(res.before.app_version, 1);
+    assert_int_equal(res.before.window, DFW_RX_BUFFERS);
+    assert_int_equal(res.after.app_version, 2);
+    assert_int_equal(d->boots, 1);
+    assert_int_equal(count_kind(ev, SESSION_EV_RETRY), 0);
+    rx_boot_app(d);                    /* sums the last boot's counters */
+    assert_int_equal(d->no_buffer, 0); /* the window was respected: no frame found buffers full */
+    assert_int_equal(d->dropped, 0);
+    free(ev);
+    rx_dev_free(d);
+}
+
+static void test_session_real_receiver_resumes_after_a_reset(void **state)
+{
+    (void)state;
+    rx_dev_t *d = rx_dev_new(1);
+    d->reset_at = 22528; /* mid-page: the resume point is the page start below */
+    events_t *ev = calloc(1, sizeof(*ev));
+    session_result_t res;
+    assert_non_null(ev);
+    assert_int_equal(rx_run(d, ev, &res), SESSION_OK);
+    const session_event_t *r = first_kind(ev, SESSION_EV_RESUME);
+    assert_non_null(r);
+    assert_int_equal(r->offset % PAGE, 0);
+    assert_true(r->offset > 0 && r->acked - r->offset < PAGE);
+    assert_int_equal(res.resumes, 1);
+    free(ev);
+    rx_dev_free(d);
+}
+
+static void test_session_real_receiver_older_version_is_rejected(void **state)
+{
+    (void)state;
+    rx_dev_t *d = rx_dev_new(3); /* the package is version 2: the bootloader keeps v3 */
+    events_t *ev = calloc(1, sizeof(*ev));
+    session_result_t res;
+    assert_non_null(ev);
+    assert_int_equal(rx_run(d, ev, &res), SESSION_ERR_REJECTED);
+    assert_non_null(strstr(res.msg, "still runs version 3"));
+    free(ev);
+    rx_dev_free(d);
+}
+#endif /* DFUART_HAVE_DFW_RX */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    static uint8_t bin[BIN_LEN], dat[DAT_LEN];
+    uint32_t x = 0x9E3779B9u;
+    for (size_t i = 0; i < BIN_LEN; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        bin[i] = (uint8_t)x;
+    }
+    for (size_t i = 0; i < DAT_LEN; i++)
+        dat[i] = (uint8_t)(i * 3u); /* includes zeros: the init packet is COBS-stuffed too */
+    g_bin = bin;
+    g_dat = dat;
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_session_clean_run_sends_each_byte_once_within_the_window),
+        cmocka_unit_test(test_session_lost_data_frame_rewinds_on_wrong_offset),
+        cmocka_unit_test(test_session_corrupted_frame_is_dropped_and_resent),
+        cmocka_unit_test(test_session_lost_reply_times_out_and_queries),
+        cmocka_unit_test(test_session_lost_last_reply_times_out_and_queries),
+        cmocka_unit_test(test_session_device_reset_resumes_from_the_page_boundary),
+        cmocka_unit_test(test_session_resume_with_torn_flash_restarts_from_zero),
+        cmocka_unit_test(test_session_device_refusing_too_large_stops_with_its_status),
+        cmocka_unit_test(test_session_rerun_aborts_the_devices_failed_session),
+        cmocka_unit_test(test_session_flash_fault_is_fatal),
+        cmocka_unit_test(test_session_image_over_max_image_sends_nothing),
+        cmocka_unit_test(test_session_invalid_settings_in_info_stop_before_start),
+        cmocka_unit_test(test_session_rejected_update_reports_the_old_version),
+        cmocka_unit_test(test_session_lost_commit_reply_still_learns_the_outcome),
+        cmocka_unit_test(test_session_waits_while_the_update_is_still_pending),
+        cmocka_unit_test(test_session_device_that_never_returns_is_a_timeout),
+        cmocka_unit_test(test_session_retry_budget_exhausted_is_an_error),
+        cmocka_unit_test(test_session_silent_device_is_no_answer_after_polling_hello),
+        cmocka_unit_test(test_session_second_run_continues_the_devices_session),
+        cmocka_unit_test(test_session_events_render_as_json_lines),
+        cmocka_unit_test(test_session_rejects_bad_arguments),
+        cmocka_unit_test(test_session_reply_timeout_scales_with_the_bytes_in_flight),
+#ifdef DFUART_HAVE_DFW_RX
+        cmocka_unit_test(test_session_real_receiver_stages_and_activates),
+        cmocka_unit_test(test_session_real_receiver_resumes_after_a_reset),
+        cmocka_unit_test(test_session_real_receiver_older_version_is_rejected),
+#endif
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
