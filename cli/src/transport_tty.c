@@ -205,7 +205,7 @@ transport_err_t transport_tty_open(const transport_config_t *cfg, transport_t *t
         return transport_fail(t, TRANSPORT_ERR_CONFIG,
                               "%s: baud %u is not a termios speed (e.g. 115200, 1000000)", t->path,
                               cfg->baud);
-    int fd;
+    int fd = -1;
     if ((e = tty_open_fd(t, &fd)) != TRANSPORT_OK)
         return e;
     tty_t *c = malloc(sizeof(*c));
