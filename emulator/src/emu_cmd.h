@@ -28,7 +28,7 @@ enum emu_exit {
     EMU_EXIT_CANTCREAT = 73, /* EX_CANTCREAT: output (or its temporary file) cannot be created */
     EMU_EXIT_IOERR = 74,     /* EX_IOERR: read/write/fsync/rename failed */
     EMU_EXIT_REFUSED = 80,   /* stage: the device refused the package before any flash write */
-    EMU_EXIT_NOT_APP = 81,   /* stage: the device did not start its application */
+    EMU_EXIT_NOT_APP = 81,   /* stage, serve: the device did not start its application */
     EMU_EXIT_FAULT = 82,     /* the firmware faulted or failed after writing flash; saved */
     EMU_EXIT_POWER_CUT = 83, /* the requested power cut fired; device saved in that state */
 };
@@ -87,5 +87,6 @@ int emu_cmd_boot(int argc, char **argv);
 int emu_cmd_settings(int argc, char **argv);
 int emu_cmd_export(int argc, char **argv);
 int emu_cmd_info(int argc, char **argv);
+int emu_cmd_serve(int argc, char **argv);
 
 #endif

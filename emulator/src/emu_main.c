@@ -26,6 +26,7 @@ static const command_t commands[] = {
     {"settings", emu_cmd_settings, "decode the settings and backup pages"},
     {"export", emu_cmd_export, "write the whole flash as raw binary or Intel HEX"},
     {"info", emu_cmd_info, "chip, bootloader configuration and flash map"},
+    {"serve", emu_cmd_serve, "answer dfuart's protocol on a pseudo-terminal until stopped"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

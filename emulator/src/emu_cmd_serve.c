@@ -1,0 +1,722 @@
+/*
+ * emu_cmd_serve.c - `dfuart-emu serve DEV --pty LINK [--baud N] [--json]`:
+ * run the emulated device's application, dfuart's protocol receiver
+ * (dfw_rx.h), behind a pseudo-terminal, so the real `dfuart update` can
+ * talk to it as to a board on /dev/ttyACM0.
+ *
+ * One thread, one poll() loop. Bytes from the host go through dfw_rx_input()
+ * (optionally paced like a UART), every complete frame is handled with
+ * dfw_rx_poll(), and replies leave through an output queue (paced the same
+ * way), so both directions run at once as on a real UART.
+ *
+ * Durability. `kill -9` of serve models a power cut, and PROTOCOL.md says an
+ * acknowledged DATA is in flash. So a reply is never written to the pty
+ * while the flash has changes the device file does not hold: the link's tx
+ * callback only parks replies ("held"); once every frame read in one go has
+ * been handled, the device file is checkpointed if any flash operation
+ * happened (flash_op_count), and only then are the parked replies released.
+ * Frames that arrive together share one checkpoint. Checkpoints replace the
+ * file atomically (rename) without fsync: a killed process loses nothing the
+ * page cache holds. The boots and the final save go through emu_file_save()
+ * (fsync'ed).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "device_fw/dfw_rx.h"
+#include "emu_cmd.h"
+#include "emu_pty.h"
+#include "emulator/bl_boot.h"
+#include "emulator/emu_file.h"
+#include "emulator/emu_hal.h"
+
+#define HELD_CAP       8192u  /* replies waiting for their checkpoint */
+#define OUT_CAP        16384u /* replies cleared to leave, waiting for the wire */
+#define READ_CHUNK     4096u
+#define TICK_MS        100u  /* dfw_rx_tick() wants a call every DFW_RX_IDLE_MS / 4 at least */
+#define HUP_BACKOFF_MS 20u   /* master hung up: poll() would return at once, so wait a little */
+#define DRAIN_MS       2000u /* how long the COMMIT reply may wait for the host to take it */
+#define MAX_BAUD       100000000u
+#define NS_PER_MS      1000000ull
+
+enum { O_PTY = 256, O_BAUD, O_JSON };
+
+static const emu_opt_t serve_opts[] = {
+    {{"pty", required_argument, NULL, O_PTY},
+     "LINK",
+     "make LINK a symlink to the pseudo-terminal the device answers on (required)"},
+    {{"baud", required_argument, NULL, O_BAUD},
+     "N",
+     "pace both directions like a UART at N baud, 10 bits per byte (default: no pacing)"},
+    {{"json", no_argument, NULL, O_JSON},
+     NULL,
+     "print events as JSON Lines (serving, reset, exit)"},
+};
+
+static const emu_cmd_t serve_cmd = {
+    "serve",
+    "DEV --pty LINK [options]",
+    "Boot DEV into its application and run dfuart's protocol receiver on a pseudo-terminal\n"
+    "until SIGINT/SIGTERM, e.g. for 'dfuart update PKG.zip --port LINK'. Every acknowledged\n"
+    "byte is in DEV before its acknowledgement leaves; after a COMMIT the device resets and\n"
+    "the bootloader activates the update, then serving goes on.",
+    serve_opts,
+    sizeof(serve_opts) / sizeof(serve_opts[0]),
+    1};
+
+typedef struct {
+    const char *link;
+    uint32_t baud; /* 0: no pacing */
+    bool json;
+} serve_args_t;
+
+typedef struct {
+    uint32_t checkpoints, resets, dropped;
+    uint64_t ckpt_ns, ckpt_max_ns;
+    uint64_t bytes_in, bytes_out;
+} serve_stats_t;
+
+typedef struct {
+    const char *dev_path;
+    const serve_args_t *a;
+    emu_device_t *dev;
+    emu_pty_t pty;
+    emu_hal_t hal_ctx;
+    dfw_rx_t rx;
+    bool answering;   /* false: the device sits in its bootloader (DFU mode) */
+    uint64_t byte_ns; /* wire time of one byte (10 bits); 0 = no pacing */
+    uint64_t rx_next; /* ingress: the next byte is complete at rx_next + byte_ns */
+    bool rx_idle;     /* ingress ran dry: the next byte restarts the wire clock */
+    uint64_t tx_next; /* egress: the same for the output queue */
+    bool tx_blocked;  /* the pty took nothing: wait for POLLOUT */
+    bool hup;         /* the master reported a hang-up: back off instead of spinning */
+    uint8_t held[HELD_CAP];
+    size_t held_len;
+    uint8_t out[OUT_CAP];
+    size_t out_head, out_len;
+    uint64_t saved_ops; /* flash_op_count() when DEV was last written */
+    int fatal;          /* exit code of a fatal error (message printed), 0 if none */
+    serve_stats_t st;
+} serve_t;
+
+/* The signal handler's only channels: the flag and a self-pipe that wakes poll(). */
+static volatile sig_atomic_t g_signal;
+static int g_wake[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    g_signal = sig;
+    if (g_wake[1] >= 0) {
+        ssize_t r = write(g_wake[1], "", 1);
+        (void)r; /* a full pipe already wakes poll() */
+    }
+    errno = saved;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* ---- options -------------------------------------------------------------------------- */
+
+static int on_opt(void *args, int id, const char *val)
+{
+    serve_args_t *a = args;
+    if (id == O_JSON) {
+        a->json = true;
+        return -1;
+    }
+    if (id == O_PTY) {
+        a->link = val;
+        return -1;
+    }
+    if (emu_parse_u32("serve", "baud", val, MAX_BAUD, &a->baud) != EMU_EXIT_OK)
+        return EMU_EXIT_USAGE;
+    if (a->baud == 0) {
+        emu_err("serve", "--baud: must be at least 1");
+        return EMU_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* ---- device file ---------------------------------------------------------------------- */
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/*
+ * Replace `path` with `data` by rename, without fsync (see the top comment).
+ * One fixed temporary name: a serve killed in the middle leaves at most that
+ * file behind, and the next checkpoint reuses it.
+ */
+static int replace_file(const char *path, const uint8_t *data, size_t len)
+{
+    struct stat st;
+    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
+    size_t n = strlen(path) + sizeof(".serve-tmp");
+    char *tmp = malloc(n);
+    if (!tmp)
+        return -1;
+    snprintf(tmp, n, "%s.serve-tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    int rc = fd < 0 ? -1 : 0;
+    if (rc == 0 && (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0))
+        rc = -1;
+    if (fd >= 0 && close(fd) != 0)
+        rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc != 0 && fd >= 0)
+        (void)unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+static void checkpoint_failed(serve_t *s, const char *what)
+{
+    emu_err("serve",
+            "%s: checkpoint failed: %s; stopping (the file holds everything acknowledged so far)",
+            s->dev_path, what);
+    s->fatal = EMU_EXIT_IOERR;
+}
+
+/* Write DEV if the flash changed since the last save. Sets s->fatal on failure. */
+static void checkpoint(serve_t *s)
+{
+    uint64_t ops = flash_op_count(s->dev->flash);
+    if (ops == s->saved_ops || s->fatal)
+        return;
+    uint64_t t0 = mono_ns();
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    emu_file_err_t e = emu_file_encode(s->dev, &buf, &len);
+    if (e != EMU_FILE_OK)
+        checkpoint_failed(s, emu_file_strerror(e));
+    else if (replace_file(s->dev_path, buf, len) != 0)
+        checkpoint_failed(s, strerror(errno));
+    free(buf);
+    if (s->fatal)
+        return;
+    s->saved_ops = ops;
+    uint64_t dt = mono_ns() - t0;
+    s->st.checkpoints++;
+    s->st.ckpt_ns += dt;
+    if (dt > s->st.ckpt_max_ns)
+        s->st.ckpt_max_ns = dt;
+}
+
+/* The durable save (fsync'ed): after a boot and at exit. */
+static int save_durable(serve_t *s)
+{
+    int rc = emu_cmd_save("serve", s->dev, s->dev_path);
+    if (rc == EMU_EXIT_OK)
+        s->saved_ops = flash_op_count(s->dev->flash);
+    return rc;
+}
+
+/* ---- replies: held until checkpointed, then paced onto the pty ------------------------ */
+
+static void queue_out(serve_t *s, const uint8_t *p, size_t n)
+{
+    if (s->out_len == 0) {
+        s->out_head = 0;
+        uint64_t now = mono_ns();
+        if (s->tx_next < now)
+            s->tx_next = now; /* the line was idle: the first byte starts now */
+    }
+    if (s->out_head + s->out_len + n > OUT_CAP) {
+        memmove(s->out, s->out + s->out_head, s->out_len);
+        s->out_head = 0;
+    }
+    if (s->out_len + n > OUT_CAP) {
+        s->st.dropped++; /* nobody reads the port: the host's timeout recovers */
+        return;
+    }
+    memcpy(s->out + s->out_head + s->out_len, p, n);
+    s->out_len += n;
+}
+
+/* Checkpoint, then let the held replies go. Never acknowledge what DEV does not hold. */
+static void release(serve_t *s)
+{
+    checkpoint(s);
+    if (!s->fatal && s->held_len > 0)
+        queue_out(s, s->held, s->held_len);
+    s->held_len = 0;
+}
+
+/* dfw_link_t.tx: park the reply; release() sends it after the checkpoint. */
+static int link_tx(void *ctx, const uint8_t *data, size_t len)
+{
+    serve_t *s = ctx;
+    if (s->held_len + len > HELD_CAP)
+        release(s);
+    if (s->fatal || s->held_len + len > HELD_CAP) {
+        s->st.dropped++;
+        return -1;
+    }
+    memcpy(s->held + s->held_len, data, len);
+    s->held_len += len;
+    return 0;
+}
+
+/* Write what the wire has had time to carry. */
+static void pump_out(serve_t *s, uint64_t now)
+{
+    if (s->out_len == 0)
+        return;
+    size_t n = s->out_len;
+    if (s->byte_ns) {
+        uint64_t due = now > s->tx_next ? (now - s->tx_next) / s->byte_ns : 0;
+        if (due == 0)
+            return;
+        n = (size_t)min_u64(due, n);
+    }
+    ssize_t w = write(s->pty.master, s->out + s->out_head, n);
+    if (w > 0) {
+        s->out_head += (size_t)w;
+        s->out_len -= (size_t)w;
+        s->tx_next += (uint64_t)w * s->byte_ns;
+        s->st.bytes_out += (uint64_t)w;
+        s->tx_blocked = false;
+    } else if (w < 0 && errno == EAGAIN) {
+        s->tx_blocked = true; /* the slave's input queue is full */
+    } else if (w < 0 && errno != EINTR) {
+        s->st.dropped++; /* no slave side: a reply into the void, as on an unplugged UART */
+        s->out_len = 0;
+    }
+}
+
+/* Let the COMMIT reply leave before the reset, as the firmware drains its UART. */
+static void drain_out(serve_t *s)
+{
+    uint64_t deadline = mono_ns() + DRAIN_MS * NS_PER_MS + s->out_len * s->byte_ns;
+    while (s->out_len > 0 && !g_signal) {
+        uint64_t now = mono_ns();
+        if (now >= deadline) {
+            s->st.dropped++;
+            s->out_len = 0;
+            break;
+        }
+        pump_out(s, now);
+        if (s->out_len == 0)
+            break;
+        uint64_t ready = s->tx_next + s->byte_ns;
+        uint64_t wait = s->tx_blocked ? deadline - now : ready > now ? ready - now : 0;
+        struct pollfd p = {s->pty.master, (short)(s->tx_blocked ? POLLOUT : 0), 0};
+        (void)poll(&p, 1, (int)((min_u64(wait, deadline - now) + NS_PER_MS - 1) / NS_PER_MS));
+    }
+}
+
+/* ---- the device: receiver, reset --------------------------------------------------------- */
+
+static void start_receiver(serve_t *s)
+{
+    dfw_hal_t hal;
+    dfw_layout_t layout;
+    emu_hal_init(&s->hal_ctx, s->dev, emu_hal_app_actor(s->dev), &hal);
+    emu_hal_layout(s->dev, &layout);
+    dfw_link_t link = {s, link_tx};
+    dfw_rx_init(&s->rx, &hal, &layout, &link);
+}
+
+static void emit_json(cJSON *j)
+{
+    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    if (text)
+        printf("%s\n", text);
+    cJSON_free(text);
+    fflush(stdout);
+}
+
+static bool has_verdict(const bl_boot_report_t *r)
+{
+    return r->update == BL_UPDATE_ACTIVATED || r->update == BL_UPDATE_REJECTED;
+}
+
+static void add_str_or_null(cJSON *j, const char *key, const char *v)
+{
+    if (v)
+        cJSON_AddStringToObject(j, key, v);
+    else
+        cJSON_AddNullToObject(j, key);
+}
+
+static void report_reset_json(const bl_boot_report_t *r, bool answering)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "event", "reset");
+    cJSON_AddStringToObject(j, "state", bl_state_name(r->state));
+    cJSON_AddStringToObject(j, "update", bl_update_name(r->update));
+    add_str_or_null(j, "result_name", has_verdict(r) ? bl_result_name(r->verdict.result) : NULL);
+    add_str_or_null(j, "ext_error_name", has_verdict(r) ? bl_ext_name(r->verdict.ext) : NULL);
+    add_str_or_null(j, "reason", r->reason);
+    cJSON_AddNumberToObject(j, "app_version", r->app_version);
+    cJSON_AddNumberToObject(j, "copied_bytes", r->copied_bytes);
+    cJSON_AddBoolToObject(j, "answering", answering);
+    emit_json(j);
+}
+
+static void report_reset(const serve_t *s, const bl_boot_report_t *r)
+{
+    bool answering = r->state == BL_STATE_APP;
+    if (s->a->json) {
+        report_reset_json(r, answering);
+        return;
+    }
+    printf("reset: state %s, update %s", bl_state_name(r->state), bl_update_name(r->update));
+    if (has_verdict(r))
+        printf(" (%s%s%s)", bl_result_name(r->verdict.result),
+               r->verdict.result == BL_RES_EXT_ERROR ? " " : "",
+               r->verdict.result == BL_RES_EXT_ERROR ? bl_ext_name(r->verdict.ext) : "");
+    printf("%s%s, app version %u%s\n", r->reason ? ": " : "", r->reason ? r->reason : "",
+           r->app_version,
+           answering ? "" : "; the device stays in its bootloader and answers nothing");
+    fflush(stdout);
+}
+
+/* Bytes the host sent while the chip rebooted are lost, as on a real UART. */
+static void discard_input(serve_t *s)
+{
+    uint8_t buf[READ_CHUNK];
+    for (int i = 0; i < 64 && read(s->pty.master, buf, sizeof(buf)) > 0; i++)
+        ;
+    s->rx_idle = true;
+}
+
+/* After COMMIT: reply out, reset, bootloader (activation), a new receiver. */
+static void do_reset(serve_t *s)
+{
+    release(s);
+    drain_out(s);
+    checkpoint(s); /* clean already: the COMMIT reply waited for the settings page */
+    if (s->fatal)
+        return;
+    bl_boot_report_t r;
+    bl_boot_run(s->dev, &r);
+    s->st.resets++;
+    s->fatal = save_durable(s);
+    if (s->fatal)
+        return;
+    report_reset(s, &r);
+    discard_input(s);
+    s->answering = r.state == BL_STATE_APP;
+    start_receiver(s); /* the (new or old) application runs the receiver again */
+}
+
+/* Handle every queued frame. true if the device reset (the rest of the input is lost). */
+static bool run_polls(serve_t *s)
+{
+    for (;;) {
+        dfw_rx_event_t ev = dfw_rx_poll(&s->rx);
+        if (ev == DFW_RX_IDLE)
+            return false;
+        if (ev == DFW_RX_RESET) {
+            do_reset(s);
+            return true;
+        }
+    }
+}
+
+/*
+ * Input split at frame delimiters, each frame handled as soon as it is
+ * complete (the device's main loop keeps up with its UART ISR, so a host
+ * within its window never meets full buffers); one checkpoint at the end.
+ */
+static void feed(serve_t *s, const uint8_t *b, size_t n)
+{
+    while (n > 0 && s->answering && !s->fatal) {
+        const uint8_t *z = memchr(b, 0, n);
+        size_t k = z ? (size_t)(z - b) + 1 : n;
+        dfw_rx_input(&s->rx, b, k);
+        if (z && run_polls(s))
+            return;
+        b += k;
+        n -= k;
+    }
+    release(s);
+}
+
+/* ---- the loop ------------------------------------------------------------------------- */
+
+/* Bytes the wire has delivered by `now` (everything without pacing). */
+static size_t rx_due(const serve_t *s, uint64_t now)
+{
+    if (!s->byte_ns)
+        return READ_CHUNK;
+    uint64_t due = now > s->rx_next ? (now - s->rx_next) / s->byte_ns : 0;
+    return (size_t)min_u64(due, READ_CHUNK);
+}
+
+static void pump_in(serve_t *s, short revents, uint64_t now)
+{
+    if (!(revents & POLLIN)) {
+        s->hup = (revents & (POLLHUP | POLLERR)) != 0;
+        return;
+    }
+    if (s->rx_idle && s->byte_ns) {
+        s->rx_next = now > s->rx_next ? now : s->rx_next; /* the first byte starts now */
+        s->rx_idle = false;
+    }
+    size_t want = rx_due(s, now);
+    if (want == 0)
+        return;
+    uint8_t buf[READ_CHUNK];
+    ssize_t got = read(s->pty.master, buf, want);
+    if (got <= 0) {
+        s->rx_idle = true;
+        s->hup = got < 0 && errno == EIO; /* no slave open (cannot happen while we hold one) */
+        return;
+    }
+    s->rx_next += (uint64_t)got * s->byte_ns;
+    s->st.bytes_in += (uint64_t)got;
+    if ((size_t)got < want)
+        s->rx_idle = true;
+    if (s->answering)
+        feed(s, buf, (size_t)got);
+}
+
+static short master_events(const serve_t *s, uint64_t now)
+{
+    short ev = 0;
+    if (!s->byte_ns || s->rx_idle || rx_due(s, now) > 0)
+        ev |= POLLIN;
+    if (s->out_len > 0 && s->tx_blocked)
+        ev |= POLLOUT;
+    return ev;
+}
+
+static int wait_ms(const serve_t *s, uint64_t now)
+{
+    if (s->hup)
+        return HUP_BACKOFF_MS;
+    uint64_t wait = TICK_MS * NS_PER_MS;
+    if (s->byte_ns && !s->rx_idle) {
+        uint64_t t = s->rx_next + s->byte_ns;
+        wait = min_u64(wait, t > now ? t - now : 0);
+    }
+    if (s->out_len > 0 && !s->tx_blocked) {
+        uint64_t t = s->tx_next + s->byte_ns;
+        wait = min_u64(wait, t > now ? t - now : 0);
+    }
+    return (int)((wait + NS_PER_MS - 1) / NS_PER_MS);
+}
+
+static void serve_loop(serve_t *s)
+{
+    while (!g_signal && !s->fatal) {
+        uint64_t now = mono_ns();
+        struct pollfd fds[2] = {{s->hup ? -1 : s->pty.master, master_events(s, now), 0},
+                                {g_wake[0], POLLIN, 0}};
+        int timeout = wait_ms(s, now);
+        s->hup = false; /* after the back-off, look at the master again */
+        if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+            emu_err("serve", "%s: poll failed: %s", s->pty.path, strerror(errno));
+            s->fatal = EMU_EXIT_IOERR;
+            break;
+        }
+        now = mono_ns();
+        pump_in(s, fds[0].revents, now);
+        dfw_rx_tick(&s->rx, (uint32_t)(now / NS_PER_MS));
+        pump_out(s, mono_ns());
+    }
+}
+
+/* ---- set-up and tear-down ---------------------------------------------------------------- */
+
+static int install_signals(void)
+{
+    if (pipe(g_wake) != 0)
+        return -1;
+    for (int i = 0; i < 2; i++)
+        if (fcntl(g_wake[i], F_SETFL, O_NONBLOCK) != 0 || fcntl(g_wake[i], F_SETFD, FD_CLOEXEC))
+            return -1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        if (sigaction(sigs[i], &sa, NULL) != 0)
+            return -1;
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill us before the save */
+    return 0;
+}
+
+static void close_wake(void)
+{
+    for (int i = 0; i < 2; i++) {
+        int fd = g_wake[i];
+        g_wake[i] = -1;
+        if (fd >= 0)
+            close(fd);
+    }
+}
+
+/*
+ * Boot as the chip does at power-on; serving needs a running application.
+ * Not saved here: a serve that fails before serving leaves DEV byte-identical.
+ */
+static int boot_initial(serve_t *s, uint32_t *app_version)
+{
+    bl_boot_report_t r;
+    bl_boot_run(s->dev, &r);
+    *app_version = r.app_version;
+    if (r.state == BL_STATE_APP)
+        return EMU_EXIT_OK;
+    emu_err("serve",
+            "%s: the device did not start its application (boot state %s%s%s): no receiver "
+            "to serve (device file untouched)",
+            s->dev_path, bl_state_name(r.state), r.reason || r.note[0] ? ": " : "",
+            r.reason ? r.reason : r.note);
+    return r.state == BL_STATE_DFU ? EMU_EXIT_NOT_APP : EMU_EXIT_FAULT;
+}
+
+static int open_link(serve_t *s)
+{
+    char err[320];
+    if (emu_pty_open(&s->pty, err, sizeof(err)) != 0 ||
+        emu_link_publish(s->a->link, s->pty.path, err, sizeof(err)) != 0) {
+        emu_err("serve", "%s", err);
+        return EMU_EXIT_CANTCREAT;
+    }
+    return EMU_EXIT_OK;
+}
+
+static void announce_serving(const serve_t *s, uint32_t app_version)
+{
+    if (!s->a->json) {
+        printf("serving %s on %s (%s)\n", s->dev_path, s->a->link, s->pty.path);
+        fflush(stdout);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "event", "serving");
+    cJSON_AddStringToObject(j, "device", s->dev_path);
+    cJSON_AddStringToObject(j, "link", s->a->link);
+    cJSON_AddStringToObject(j, "pty", s->pty.path);
+    if (s->a->baud)
+        cJSON_AddNumberToObject(j, "baud", s->a->baud);
+    else
+        cJSON_AddNullToObject(j, "baud");
+    cJSON_AddStringToObject(j, "state", "app");
+    cJSON_AddNumberToObject(j, "app_version", app_version);
+    emit_json(j);
+}
+
+static const char *signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : NULL;
+}
+
+static void announce_exit(const serve_t *s, int code)
+{
+    const serve_stats_t *t = &s->st;
+    double total_ms = (double)t->ckpt_ns / 1e6, max_ms = (double)t->ckpt_max_ns / 1e6;
+    if (!s->a->json) {
+        if (code == EMU_EXIT_OK)
+            printf("stopped serving %s (%s): saved; %u checkpoints, %.1f ms in total, max %.2f "
+                   "ms\n",
+                   s->dev_path, signal_name(g_signal), t->checkpoints, total_ms, max_ms);
+        fflush(stdout);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "event", "exit");
+    add_str_or_null(j, "signal", signal_name(g_signal));
+    cJSON_AddNumberToObject(j, "exit_code", code);
+    cJSON_AddBoolToObject(j, "saved", code == EMU_EXIT_OK);
+    cJSON_AddNumberToObject(j, "checkpoints", t->checkpoints);
+    cJSON_AddNumberToObject(j, "checkpoint_ms", total_ms);
+    cJSON_AddNumberToObject(j, "checkpoint_max_ms", max_ms);
+    cJSON_AddNumberToObject(j, "resets", t->resets);
+    cJSON_AddNumberToObject(j, "bytes_in", (double)t->bytes_in);
+    cJSON_AddNumberToObject(j, "bytes_out", (double)t->bytes_out);
+    cJSON_AddNumberToObject(j, "replies_dropped", t->dropped);
+    emit_json(j);
+}
+
+static int serve(serve_t *s)
+{
+    uint32_t app_version = 0;
+    int rc = boot_initial(s, &app_version);
+    if (rc == EMU_EXIT_OK)
+        rc = open_link(s);
+    if (rc == EMU_EXIT_OK)
+        rc = save_durable(s); /* the boot changed DEV (reset counter, maybe an activation) */
+    if (rc != EMU_EXIT_OK) {
+        if (s->pty.master >= 0)
+            emu_link_remove(s->a->link, s->pty.path);
+        return rc;
+    }
+    s->answering = true;
+    s->rx_idle = true;
+    start_receiver(s);
+    announce_serving(s, app_version);
+    serve_loop(s);
+    rc = s->fatal ? s->fatal : save_durable(s);
+    emu_link_remove(s->a->link, s->pty.path);
+    announce_exit(s, rc);
+    return rc;
+}
+
+int emu_cmd_serve(int argc, char **argv)
+{
+    serve_args_t a = {NULL, 0, false};
+    const char *pos[1];
+    int rc = emu_cmd_parse(&serve_cmd, argc, argv, on_opt, &a, pos);
+    if (rc >= 0)
+        return rc;
+    if (!a.link) {
+        emu_err("serve", "--pty LINK is required (try 'dfuart-emu serve --help')");
+        return EMU_EXIT_USAGE;
+    }
+    serve_t *s = calloc(1, sizeof(*s));
+    if (!s || install_signals() != 0) {
+        emu_err("serve", "cannot set up: %s", s ? strerror(errno) : "out of memory");
+        free(s);
+        close_wake();
+        return EMU_EXIT_SOFTWARE;
+    }
+    s->dev_path = pos[0];
+    s->a = &a;
+    s->pty = (emu_pty_t){-1, -1, ""};
+    s->byte_ns = a.baud ? (10ull * 1000000000ull + a.baud - 1u) / a.baud : 0;
+    rc = emu_cmd_load("serve", pos[0], &s->dev);
+    if (rc == EMU_EXIT_OK)
+        rc = serve(s);
+    emu_pty_close(&s->pty);
+    emu_device_free(s->dev);
+    free(s);
+    close_wake();
+    return rc;
+}
