@@ -10,6 +10,10 @@
  * the window until answered); a silence longer than the reply timeout sends
  * QUERY and continues from the device's answer. Everything the device says
  * about its progress replaces what the host believed.
+ *
+ * A fresh run probes bank 1 before the firmware (st_probe): an earlier
+ * process may have staged most of this image before it and the device died,
+ * and only the device's flash remembers that.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,12 +28,15 @@
 #define RX_CHUNK   512u
 #define REPLY_WIRE FRAME_WIRE_LEN(FRAME_HDR_LEN + MSG_STATUS_LEN + FRAME_CRC_LEN)
 #define SLACK_STEP 250u /* first extra wait after a timeout; doubles up to SESSION_SLACK_MAX_MS */
+#define PAYLOAD_MIN       256u /* DATA payload floor when frames keep failing (bit errors) */
+#define PAYLOAD_GROW_ACKS 8u   /* progress acks in a row before the payload doubles again */
 
 typedef enum {
     ST_HELLO,
     ST_START,
     ST_INIT,
     ST_RESUME,
+    ST_PROBE,
     ST_FIRMWARE,
     ST_COMMIT,
     ST_REBOOT,
@@ -61,14 +68,30 @@ typedef struct {
     uint32_t next;  /* next offset to send */
 } xfer_t;
 
+/*
+ * Binary search for the longest prefix of the image bank 1 holds. Candidate k
+ * (1..n) is the prefix of min(k * page, bin_len) bytes, so candidate n is the
+ * whole image. Invariant: candidate lo matched (0: the empty prefix, which
+ * always does), candidate hi did not (n + 1: beyond the image).
+ */
+typedef struct {
+    uint32_t n, lo, hi;
+    uint32_t last; /* candidate of the RESUME the device answered last (0: none yet) */
+    bool last_ok;  /* ...and it matched: the device's position is that prefix */
+    uint32_t sent; /* RESUMEs of this probe */
+} probe_t;
+
 typedef struct {
     const session_config_t *cfg;
     const session_image_t *img;
     session_result_t *res;
     uint64_t t0;
     uint16_t seq;
-    uint16_t payload; /* DATA payload size */
+    uint16_t payload;     /* DATA payload size: halved on lost frames, regrown on progress */
+    uint16_t max_payload; /* INFO's max_payload (capped at FRAME_MAX_PAYLOAD) */
+    uint32_t clean_acks;  /* progress acks since the last failure */
     uint8_t window;
+    uint32_t page; /* INFO's page_size: RESUME continues at a multiple of it */
     uint32_t dat_crc, bin_crc;
     msg_status_body_t dev; /* the device's latest STATUS */
     xfer_t x;              /* the object being sent */
@@ -79,6 +102,9 @@ typedef struct {
     uint64_t deadline;     /* reply deadline while DATA is in flight */
     uint32_t wait_ms;      /* the reply timeout that set it (for messages) */
     bool lost;             /* the device lost its session: the next firmware start resumes */
+    bool probed;           /* bank 1 was probed: once per run (a later VERIFY_FAILED must not
+                              trust bank 1 again) */
+    probe_t probe;
     char lost_reason[160];
     unsigned ring_head, ring_count;
     flight_t ring[RING_MAX];
@@ -147,6 +173,29 @@ static st_t refused(sess_t *s, const reply_t *r, const char *request)
                     msg_status_name(r->status), msg_status_text(r->status), detail);
 }
 
+/*
+ * What a failure teaches about the link. A timeout: it is slower than
+ * assumed (modem latency, stalls), so every later wait gets more slack,
+ * control requests included (a 600 ms modem latency outlasts START's whole
+ * timeout, so without it START never succeeds). A timeout or a lost frame:
+ * frames may be dying of bit errors, and a shorter one survives more often (at
+ * a bit error rate of 1e-4 only one 2 KiB frame in eight arrives intact), so
+ * the DATA payload halves down to PAYLOAD_MIN; progress doubles it back.
+ */
+static void learn_from_failure(sess_t *s, session_cause_t cause)
+{
+    if (cause == SESSION_CAUSE_TIMEOUT) {
+        s->slack_ms = s->slack_ms ? s->slack_ms * 2u : SLACK_STEP;
+        if (s->slack_ms > SESSION_SLACK_MAX_MS)
+            s->slack_ms = SESSION_SLACK_MAX_MS;
+    }
+    if (cause == SESSION_CAUSE_TIMEOUT || cause == SESSION_CAUSE_WRONG_OFFSET) {
+        s->clean_acks = 0;
+        if (s->payload > PAYLOAD_MIN)
+            s->payload = s->payload / 2u > PAYLOAD_MIN ? (uint16_t)(s->payload / 2u) : PAYLOAD_MIN;
+    }
+}
+
 /* Count one failure and report it; true when the budget is spent (res filled). */
 static bool count_failure(sess_t *s, session_cause_t cause, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -158,6 +207,7 @@ static bool count_failure(sess_t *s, session_cause_t cause, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
+    learn_from_failure(s, cause);
     s->failures++;
     s->res->retries++;
     if (s->failures > s->cfg->retries) {
@@ -415,6 +465,11 @@ static void set_acked(sess_t *s, uint32_t next)
     if (next > s->high[s->x.obj]) {
         s->high[s->x.obj] = next;
         s->failures = 0;
+        if (++s->clean_acks >= PAYLOAD_GROW_ACKS && s->payload < s->max_payload) {
+            uint32_t grown = 2u * s->payload;
+            s->payload = (uint16_t)(grown < s->max_payload ? grown : s->max_payload);
+            s->clean_acks = 0;
+        }
     }
     if (moved) {
         session_event_t ev = {
@@ -446,6 +501,20 @@ static st_t session_lost(sess_t *s, session_cause_t cause, const char *why)
     return ST_START;
 }
 
+static void emit_resume(sess_t *s, uint32_t before, session_cause_t cause, const char *why)
+{
+    session_event_t ev = {.kind = SESSION_EV_RESUME,
+                          .object = FRAME_OBJ_FW,
+                          .offset = s->x.acked,
+                          .total = s->x.total,
+                          .acked = before,
+                          .cause = cause,
+                          .reason = why};
+    s->res->resumes++;
+    s->lost = false;
+    emit(s, &ev);
+}
+
 /*
  * Firmware starts (or continues) at the device's offset `at`. After a loss,
  * or when the device kept an earlier session, that is a resume event.
@@ -460,17 +529,14 @@ static st_t begin_firmware(sess_t *s, uint32_t at, const char *note)
     char why[240];
     snprintf(why, sizeof(why), "%s%s", s->lost ? s->lost_reason : "the device kept its session",
              note);
-    session_event_t ev = {.kind = SESSION_EV_RESUME,
-                          .object = FRAME_OBJ_FW,
-                          .offset = at,
-                          .total = s->x.total,
-                          .acked = before,
-                          .cause = SESSION_CAUSE_LOST_SESSION,
-                          .reason = why};
-    s->res->resumes++;
-    s->lost = false;
-    emit(s, &ev);
+    emit_resume(s, before, SESSION_CAUSE_LOST_SESSION, why);
     return ST_FIRMWARE;
+}
+
+static void probe_begin(sess_t *s)
+{
+    uint32_t n = (uint32_t)(((uint64_t)s->img->bin_len + s->page - 1u) / s->page);
+    s->probe = (probe_t){.n = n, .lo = 0, .hi = n + 1u};
 }
 
 /* The init packet is in: firmware from the device's offset, or RESUME first. */
@@ -478,6 +544,11 @@ static st_t after_init(sess_t *s)
 {
     if (s->dev.bin_next == 0 && s->fw_acked > 0)
         return ST_RESUME;
+    if (s->dev.bin_next == 0 && !s->probed) {
+        /* Nothing acknowledged in this process: bank 1 may still hold an earlier one's work. */
+        probe_begin(s);
+        return ST_PROBE;
+    }
     if (s->dev.bin_next > s->img->bin_len)
         return retry_state(s, ST_START, SESSION_CAUSE_UNEXPECTED,
                            "device reports a firmware offset past the image");
@@ -595,10 +666,7 @@ static st_t data_timeout(sess_t *s)
                                         "no reply to DATA @%u within %u ms", off, s->wait_ms);
     if (failed)
         return ST_FAIL;
-    s->ring_count = 0;
-    s->slack_ms = s->slack_ms ? s->slack_ms * 2u : SLACK_STEP;
-    if (s->slack_ms > SESSION_SLACK_MAX_MS)
-        s->slack_ms = SESSION_SLACK_MAX_MS;
+    s->ring_count = 0; /* count_failure() has grown the slack */
     uint16_t wire = 0;
     int seq = send_req(s, MSG_QUERY, FRAME_OBJ_NONE, 0, NULL, 0, true, &wire);
     if (seq < 0)
@@ -642,7 +710,9 @@ static st_t check_info(sess_t *s, const msg_info_t *info)
                         "(TOO_LARGE); nothing was sent",
                         s->img->bin_len, info->max_image);
     s->payload = info->max_payload < FRAME_MAX_PAYLOAD ? info->max_payload : FRAME_MAX_PAYLOAD;
+    s->max_payload = s->payload;
     s->window = info->window;
+    s->page = info->page_size ? info->page_size : SESSION_DEFAULT_PAGE;
     session_event_t ev = {.kind = SESSION_EV_START, .total = s->img->bin_len, .info = info};
     emit(s, &ev);
     return ST_START;
@@ -725,29 +795,119 @@ static st_t st_object(sess_t *s)
     }
 }
 
-static st_t st_resume(sess_t *s)
+/*
+ * RESUME claiming that bank 1 holds the image's first `claim` bytes. ST_STAY
+ * with a usable reply in *r (OK or CRC_MISMATCH, the device's offset at most
+ * `claim`); otherwise the next state (`again` repeats the claim).
+ */
+static st_t resume_exchange(sess_t *s, uint32_t claim, st_t again, reply_t *r)
 {
     uint8_t p[MSG_RESUME_LEN];
-    frame_put32(p, crc32_compute(s->img->bin, s->fw_acked));
-    reply_t r;
-    int rc = exchange(s, MSG_RESUME, s->fw_acked, p, sizeof(p),
-                      control_timeout(s, SESSION_RESUME_MS), &r);
+    frame_put32(p, crc32_compute(s->img->bin, claim));
+    int rc = exchange(s, MSG_RESUME, claim, p, sizeof(p), control_timeout(s, SESSION_RESUME_MS), r);
     if (rc < 0)
         return ST_FAIL;
     if (rc == 0)
-        return retry_state(s, ST_RESUME, SESSION_CAUSE_TIMEOUT, "no reply to RESUME");
-    if (status_fatal(r.status))
-        return refused(s, &r, "RESUME");
-    if (r.status == MSG_NO_SESSION || r.st.phase <= MSG_PHASE_INIT)
+        return retry_state(s, again, SESSION_CAUSE_TIMEOUT, "no reply to RESUME");
+    if (status_fatal(r->status))
+        return refused(s, r, "RESUME");
+    if (r->status == MSG_NO_SESSION || r->st.phase <= MSG_PHASE_INIT)
         return session_lost(s, SESSION_CAUSE_LOST_SESSION, "device lost its session before RESUME");
-    if ((r.status != MSG_OK && r.status != MSG_CRC_MISMATCH) || r.st.bin_next > s->fw_acked)
-        return retry_state(s, ST_RESUME, SESSION_CAUSE_UNEXPECTED, "unexpected reply to RESUME");
-    s->dev = r.st;
+    if ((r->status != MSG_OK && r->status != MSG_CRC_MISMATCH) || r->st.bin_next > claim)
+        return retry_state(s, again, SESSION_CAUSE_UNEXPECTED, "unexpected reply to RESUME");
+    s->dev = r->st;
+    return ST_STAY;
+}
+
+static st_t st_resume(sess_t *s)
+{
+    reply_t r;
+    st_t next = resume_exchange(s, s->fw_acked, ST_RESUME, &r);
+    if (next != ST_STAY)
+        return next;
     return begin_firmware(s, r.st.bin_next,
                           r.status == MSG_OK
                               ? "; device verified its flash"
                               : "; device flash does not hold the acknowledged bytes "
                                 "(CRC_MISMATCH)");
+}
+
+/* ---- probing bank 1 (a fresh run) ------------------------------------------------------ */
+
+static uint32_t probe_bytes(const sess_t *s, uint32_t k)
+{
+    uint64_t b = (uint64_t)k * s->page;
+    return b < s->img->bin_len ? (uint32_t)b : s->img->bin_len;
+}
+
+/*
+ * The next candidate to claim, 0 when the search is over. The first page
+ * first: if even that differs, bank 1 holds nothing of ours and one small
+ * RESUME was the whole cost. Then the whole image (a run killed just before
+ * COMMIT left all of it). Then bisection, which is sound because a matching
+ * prefix implies every shorter one matches. Last, the winner again if the
+ * device's latest RESUME was a loser: a mismatch put the device back at 0.
+ */
+static uint32_t probe_pick(const probe_t *p)
+{
+    if (p->lo == 0 && p->hi == p->n + 1u)
+        return 1u;
+    if (p->lo == 1u && p->hi == p->n + 1u)
+        return p->n; /* n > 1 here: n == 1 would make hi - lo == 1 below */
+    if (p->hi - p->lo > 1u)
+        return p->lo + (p->hi - p->lo) / 2u;
+    return p->lo > 0 && !(p->last == p->lo && p->last_ok) ? p->lo : 0u;
+}
+
+static void probe_learn(probe_t *p, uint32_t k, bool match)
+{
+    p->last = k;
+    p->last_ok = match;
+    if (match && k > p->lo) {
+        p->lo = k;
+    } else if (!match && k <= p->lo) {
+        /* A prefix that matched before no longer does: bank 1 changed; trust none of it. */
+        p->lo = 0;
+        p->hi = 1;
+    } else if (!match && k < p->hi) {
+        p->hi = k;
+    }
+}
+
+/* The search is over: firmware continues where the device's last RESUME left it. */
+static st_t probe_done(sess_t *s)
+{
+    s->probed = true;
+    uint32_t at = s->dev.bin_next;
+    if (s->probe.lo == 0 || at == 0)
+        return begin_firmware(s, at, s->lost ? "; bank 1 held nothing to reuse" : "");
+    uint32_t before = s->fw_acked;
+    xfer_begin(s, FRAME_OBJ_FW, at);
+    s->fw_acked = at;
+    char why[sizeof(s->lost_reason) + 160];
+    snprintf(why, sizeof(why),
+             "%s%sthe device already held the first %u bytes of this image in bank 1 (found "
+             "with %u RESUMEs)",
+             s->lost ? s->lost_reason : "", s->lost ? "; " : "", probe_bytes(s, s->probe.lo),
+             s->probe.sent);
+    emit_resume(s, before, SESSION_CAUSE_FOUND_IN_FLASH, why);
+    return ST_FIRMWARE;
+}
+
+/* One probe RESUME per call; a timeout repeats the same claim (counted as a retry). */
+static st_t st_probe(sess_t *s)
+{
+    uint32_t k = probe_pick(&s->probe);
+    if (k == 0)
+        return probe_done(s);
+    s->probe.sent++;
+    s->res->probes++;
+    reply_t r;
+    st_t next = resume_exchange(s, probe_bytes(s, k), ST_PROBE, &r);
+    if (next != ST_STAY)
+        return next;
+    probe_learn(&s->probe, k, r.status == MSG_OK);
+    return ST_PROBE;
 }
 
 static st_t commit_status(sess_t *s, const reply_t *r)
@@ -823,9 +983,22 @@ static st_t outcome(sess_t *s, const msg_info_t *info)
                     info->app_version, s->img->fw_version);
 }
 
+/*
+ * After COMMIT the bootloader post-validates the image and copies it page by
+ * page (erase + program, settings writes between chunks) before the new
+ * application answers: ~12 s for 300 KB on an nRF52840 at its 85 ms page
+ * erase, longer than the default timeout. So the wait after COMMIT is
+ * timeout_ms plus SESSION_FLASH_MS per image page.
+ */
+static uint64_t activation_ms(const sess_t *s)
+{
+    uint32_t page = s->res->before.page_size ? s->res->before.page_size : 4096u;
+    return ((uint64_t)s->img->bin_len + page - 1u) / page * SESSION_FLASH_MS;
+}
+
 static st_t st_reboot(sess_t *s)
 {
-    uint64_t deadline = now(s) + s->cfg->timeout_ms;
+    uint64_t deadline = now(s) + s->cfg->timeout_ms + activation_ms(s);
     bool pending = false;
     for (;;) {
         reply_t r;
@@ -834,8 +1007,8 @@ static st_t st_reboot(sess_t *s)
             return ST_FAIL;
         if (rc == 0)
             return fail_set(s, SESSION_ERR_NO_RETURN,
-                            "device did not come back within %u ms of COMMIT%s", s->cfg->timeout_ms,
-                            pending ? " (it still reports the update pending)" : "");
+                            "device did not come back within %llu ms of COMMIT%s",
+                            (unsigned long long)(s->cfg->timeout_ms + activation_ms(s)), pending ? " (it still reports the update pending)" : "");
         if (r.type != MSG_INFO || status_fatal(r.status))
             return refused(s, &r, "HELLO after COMMIT");
         if (r.info.flags & MSG_INFO_UPDATE_PENDING) {
@@ -853,9 +1026,9 @@ static st_t st_reboot(sess_t *s)
 }
 
 static st_t (*const states[])(sess_t *) = {
-    [ST_HELLO] = st_hello,   [ST_START] = st_start,     [ST_INIT] = st_object,
-    [ST_RESUME] = st_resume, [ST_FIRMWARE] = st_object, [ST_COMMIT] = st_commit,
-    [ST_REBOOT] = st_reboot,
+    [ST_HELLO] = st_hello,   [ST_START] = st_start,   [ST_INIT] = st_object,
+    [ST_RESUME] = st_resume, [ST_PROBE] = st_probe,   [ST_FIRMWARE] = st_object,
+    [ST_COMMIT] = st_commit, [ST_REBOOT] = st_reboot,
 };
 
 /* ---- entry ------------------------------------------------------------------------- */
@@ -938,6 +1111,7 @@ const char *session_cause_name(session_cause_t c)
         [SESSION_CAUSE_VERIFY] = "verify_failed",
         [SESSION_CAUSE_BUSY] = "busy",
         [SESSION_CAUSE_UNEXPECTED] = "unexpected",
+        [SESSION_CAUSE_FOUND_IN_FLASH] = "found_in_flash",
     };
     return (unsigned)c < sizeof(names) / sizeof(names[0]) ? names[c] : "unknown";
 }

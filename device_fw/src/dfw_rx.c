@@ -138,20 +138,27 @@ size_t dfw_rx_input(dfw_rx_t *rx, const uint8_t *bytes, size_t n)
 
 /* -------------------------------------------------------------------- clock */
 
+/* dfw_rx_t.quiet_s: not measured yet / saturated. */
+#define QUIET_UNKNOWN 0xFFFFu
+#define QUIET_MAX_S   0xFFFEu
+
 void dfw_rx_tick(dfw_rx_t *rx, uint32_t now_ms)
 {
     if (rx == NULL) {
         return;
     }
     uint32_t seen = rx->bytes_in;
-    if (seen != rx->tick_bytes || !rx->mid_frame) {
-        rx->tick_bytes = seen; /* progress, or nothing to cut: restart the silence timer */
+    if (seen != rx->tick_bytes || rx->quiet_s == QUIET_UNKNOWN) {
+        rx->tick_bytes = seen; /* progress (or the first tick): restart the silence timer */
         rx->tick_ms = now_ms;
+        rx->quiet_s = 0;
         return;
     }
-    if (now_ms - rx->tick_ms >= DFW_RX_IDLE_MS) {
+    uint32_t quiet_ms = now_ms - rx->tick_ms;
+    rx->quiet_s = (uint16_t)(quiet_ms / 1000u < QUIET_MAX_S ? quiet_ms / 1000u : QUIET_MAX_S);
+    if (rx->mid_frame && quiet_ms >= DFW_RX_IDLE_MS) {
         rx->cut_req = (uint8_t)(rx->cut_req + 1u);
-        rx->tick_ms = now_ms;
+        rx->tick_ms = now_ms; /* one cut per silence; the quiet count restarts, a second late */
     }
 }
 
@@ -198,6 +205,22 @@ dfw_rx_event_t dfw_rx_poll(dfw_rx_t *rx)
     return c.reset ? DFW_RX_RESET : DFW_RX_WORKED;
 }
 
+/* --------------------------------------------------------------- idle work */
+
+bool dfw_rx_idle(dfw_rx_t *rx)
+{
+    if (rx == NULL || (rx->phase != MSG_PHASE_IDLE && rx->phase != MSG_PHASE_FAILED)) {
+        return false; /* a session owns bank 1, or a COMMIT waits for the reset */
+    }
+    if (ring_used(rx) != 0u) {
+        return true; /* a frame arrived since the last poll: no erase before it is answered */
+    }
+    bool more = false;
+    bool may_discard = rx->quiet_s != QUIET_UNKNOWN && rx->quiet_s >= DFW_RX_DISCARD_S;
+    dfw_err_t err = dfw_stage_idle_erase(&rx->stage, &rx->hal, &rx->layout, may_discard, &more);
+    return err == DFW_OK && more;
+}
+
 /* ------------------------------------------------------------ init, getters */
 
 void dfw_rx_init(dfw_rx_t *rx, const dfw_hal_t *hal, const dfw_layout_t *layout,
@@ -207,6 +230,7 @@ void dfw_rx_init(dfw_rx_t *rx, const dfw_hal_t *hal, const dfw_layout_t *layout,
         return;
     }
     memset(rx, 0, sizeof(*rx));
+    rx->quiet_s = QUIET_UNKNOWN; /* no tick yet: never discard an interrupted update */
     if (hal != NULL) {
         rx->hal = *hal;
     }

@@ -5,7 +5,7 @@
  *
  * Session phases (rx->phase, reported in STATUS):
  *   IDLE      no session (after init, ABORT, or a refused package)
- *   INIT      START accepted, init packet arriving into rx->dat
+ *   INIT      START accepted, init packet arriving into the stage's .dat buffer
  *   FIRMWARE  package accepted by dfw_stage_begin(), firmware arriving in bank 1
  *   READY     every firmware byte in flash and its CRC equal to START's bin_crc
  *   COMMITTED settings page staged; the caller resets (sticky until then)
@@ -232,15 +232,20 @@ static bool take_range(dfw_rx_call_t *c, range_t r)
     return r == RANGE_NEW;
 }
 
-/* The whole init packet is in: check it against START, then let dfw_stage vet the package. */
+/*
+ * The whole init packet is in: check it against START, then let dfw_stage vet
+ * the package. The .dat was assembled in the stage's own buffer, so begin
+ * copies nothing and the receiver needs no 512-byte buffer of its own.
+ */
 static void init_complete(dfw_rx_t *rx, dfw_rx_call_t *c)
 {
-    if (crc32_compute(rx->dat, rx->start.dat_len) != rx->start.dat_crc) {
+    const uint8_t *dat = dfw_stage_dat_buf(&rx->stage);
+    if (crc32_compute(dat, rx->start.dat_len) != rx->start.dat_crc) {
         refuse(c, MSG_VERIFY_FAILED, DFW_OK);
         rx->dat_next = 0; /* PROTOCOL.md: the init packet starts over */
         return;
     }
-    dfw_err_t err = dfw_stage_begin(&rx->stage, &rx->hal, &rx->layout, rx->dat, rx->start.dat_len);
+    dfw_err_t err = dfw_stage_begin(&rx->stage, &rx->hal, &rx->layout, dat, rx->start.dat_len);
     if (err == DFW_OK && dfw_stage_image_size(&rx->stage) != rx->start.bin_len) {
         err = DFW_ERR_INITCMD_INVALID; /* app_size disagrees with START: never completes */
     }
@@ -258,7 +263,8 @@ static void data_init(dfw_rx_t *rx, dfw_rx_call_t *c)
     if (!take_range(c, classify(f->offset, f->len, rx->dat_next, rx->start.dat_len, &skip))) {
         return;
     }
-    memcpy(rx->dat + rx->dat_next, f->payload + skip, f->len - skip);
+    /* The stage is IDLE during INIT (START reset it), so its .dat buffer is ours to fill. */
+    memcpy(dfw_stage_dat_buf(&rx->stage) + rx->dat_next, f->payload + skip, f->len - skip);
     rx->dat_next += f->len - skip;
     if (rx->dat_next == rx->start.dat_len) {
         init_complete(rx, c);

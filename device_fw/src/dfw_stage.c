@@ -2,15 +2,27 @@
  * dfw_stage.c - the bank-1 staging core (spec §8.3), plus dfw_strerror().
  *
  * Layout of this file: HAL wrappers that turn any failure into a FAILED stage;
- * the write path (feed -> batch -> flush -> erase-then-program); begin's
- * read-only checks; finish; resume; accessors.
+ * the write path (feed -> batch -> flush -> blank-then-program); begin's
+ * read-only checks; finish; resume; idle pre-erase; accessors.
  */
 #include "device_fw/dfw_stage.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "device_fw/dfw_initcmd.h"
 #include "proto/crc32.h"
+
+#define ERASED_WORD       0xFFFFFFFFu /* what an erased word reads; programming it changes nothing */
+#define BLANK_CHECK_WORDS 16u         /* blank check read size: 64 bytes of stack */
+#define IDLE_DONE         0xFFFFFFFFu /* erased_end between stages: no (more) idle pre-erase */
+enum { IDLE_UNKNOWN = 0, IDLE_STALE = 1, IDLE_KEEP = 2 }; /* dfw_stage_t.idle_keep */
+#define BANK_CODE_APP  0x01u                              /* NRF_DFU_BANK_VALID_APP (spec §3) */
+#define BANK_CODE_NONE 0x00u /* bank zeroed: holds nothing the bootloader or app wants */
+
+_Static_assert(DFW_PAGE_SIZE % (4u * BLANK_CHECK_WORDS) == 0u, "blank check reads whole pages");
+_Static_assert(offsetof(dfw_stage_t, dat) + DFW_INITCMD_MAX_SIZE == sizeof(dfw_stage_t),
+               "dat is last: begin resets everything before it");
 
 static uint64_t align_up_page(uint64_t v)
 {
@@ -82,11 +94,38 @@ static dfw_err_t flash_crc(dfw_stage_t *st, uint32_t addr, uint32_t len, uint32_
 
 /* ----------------------------------------------------------------- write path */
 
-/* Erase, in order, every page up to and including the one holding `addr`. */
+/* Does every byte of the page read 0xFF? Exact: one 0 bit (torn erase or write) says no. */
+static dfw_err_t page_blank(dfw_stage_t *st, uint32_t page, bool *blank)
+{
+    uint32_t buf[BLANK_CHECK_WORDS];
+    *blank = true;
+    for (uint32_t off = 0; off < DFW_PAGE_SIZE && *blank; off += (uint32_t)sizeof(buf)) {
+        dfw_err_t err = hal_read(st, page + off, buf, (uint32_t)sizeof(buf));
+        if (err != DFW_OK) {
+            return err;
+        }
+        for (uint32_t i = 0; i < BLANK_CHECK_WORDS; i++) {
+            *blank = *blank && buf[i] == ERASED_WORD;
+        }
+    }
+    return DFW_OK;
+}
+
+/* Make the page blank: erase it unless it already is (a read costs ~1/500 of an erase). */
+static dfw_err_t blank_page(dfw_stage_t *st, uint32_t page, bool *erased)
+{
+    bool blank = false;
+    dfw_err_t err = page_blank(st, page, &blank);
+    *erased = err == DFW_OK && !blank;
+    return *erased ? hal_erase_image_page(st, page) : err;
+}
+
+/* Blank, in order, every page up to and including the one holding `addr`. */
 static dfw_err_t erase_through(dfw_stage_t *st, uint32_t addr)
 {
     while (st->erased_end <= addr) {
-        dfw_err_t err = hal_erase_image_page(st, st->erased_end);
+        bool erased;
+        dfw_err_t err = blank_page(st, st->erased_end, &erased);
         if (err != DFW_OK) {
             return err;
         }
@@ -95,7 +134,30 @@ static dfw_err_t erase_through(dfw_stage_t *st, uint32_t addr)
     return DFW_OK;
 }
 
-/* Program the batch at the programming pointer, one write per page touched. */
+/* Program n words at addr (one page, blank), leaving out the 0xFFFFFFFF words it already holds. */
+static dfw_err_t program_non_blank(dfw_stage_t *st, uint32_t addr, const uint32_t *w, uint32_t n)
+{
+    uint32_t i = 0;
+    while (i < n) {
+        while (i < n && w[i] == ERASED_WORD) {
+            i++;
+        }
+        uint32_t run = 0;
+        while (i + run < n && w[i + run] != ERASED_WORD) {
+            run++;
+        }
+        if (run > 0u) {
+            dfw_err_t err = hal_program(st, addr + 4u * i, &w[i], run);
+            if (err != DFW_OK) {
+                return err;
+            }
+        }
+        i += run;
+    }
+    return DFW_OK;
+}
+
+/* Program the batch at the programming pointer: per page touched, one write per non-0xFF run. */
 static dfw_err_t flush(dfw_stage_t *st)
 {
     uint32_t done = 0;
@@ -107,9 +169,9 @@ static dfw_err_t flush(dfw_stage_t *st)
             st->phase = DFW_PHASE_FAILED;
             return DFW_ERR_STATE;
         }
-        dfw_err_t err = erase_through(st, addr);
+        dfw_err_t err = erase_through(st, addr); /* even if every word is 0xFF */
         if (err == DFW_OK) {
-            err = hal_program(st, addr, &st->batch[done], n);
+            err = program_non_blank(st, addr, &st->batch[done], n);
         }
         if (err != DFW_OK) {
             return err;
@@ -260,13 +322,31 @@ static dfw_err_t place_bank1(dfw_stage_t *st, const uint8_t *hdr)
     return DFW_OK;
 }
 
+/* Forget everything but the .dat buffer, which may hold the caller's init packet. */
+static void reset_keep_dat(dfw_stage_t *st)
+{
+    memset(st, 0, offsetof(dfw_stage_t, dat));
+    st->phase = DFW_PHASE_IDLE;
+}
+
+/* Read the settings header into the (empty) batch and check it; NULL after an error. */
+static const uint8_t *read_settings_hdr(dfw_stage_t *st, dfw_err_t *err)
+{
+    uint8_t *hdr = (uint8_t *)st->batch; /* not on the stack: begin's path is the deepest */
+    *err = hal_read(st, st->layout.settings_addr, hdr, DFW_SETTINGS_HDR_LEN);
+    if (*err == DFW_OK) {
+        *err = dfw_settings_check(hdr, DFW_SETTINGS_HDR_LEN);
+    }
+    return *err == DFW_OK ? hdr : NULL;
+}
+
 dfw_err_t dfw_stage_begin(dfw_stage_t *st, const dfw_hal_t *hal, const dfw_layout_t *layout,
                           const uint8_t *dat, size_t dat_len)
 {
     if (st == NULL) {
         return DFW_ERR_PARAM;
     }
-    dfw_stage_init(st);
+    reset_keep_dat(st);
     if (!hal_ok(hal) || !layout_ok(layout)) {
         return DFW_ERR_PARAM;
     }
@@ -278,11 +358,7 @@ dfw_err_t dfw_stage_begin(dfw_stage_t *st, const dfw_hal_t *hal, const dfw_layou
         return err;
     }
     st->size = size;
-    uint8_t hdr[DFW_SETTINGS_HDR_LEN];
-    err = hal_read(st, layout->settings_addr, hdr, sizeof(hdr));
-    if (err == DFW_OK) {
-        err = dfw_settings_check(hdr, sizeof(hdr));
-    }
+    const uint8_t *hdr = read_settings_hdr(st, &err);
     if (err == DFW_OK) {
         err = place_bank1(st, hdr);
     }
@@ -291,7 +367,9 @@ dfw_err_t dfw_stage_begin(dfw_stage_t *st, const dfw_hal_t *hal, const dfw_layou
     }
     st->settings_crc = dfw_le32_get(hdr + DFW_SO_CRC);
     st->erased_end = st->bank1;
-    memcpy(st->dat, dat, dat_len);
+    if (dat != st->dat) {
+        memcpy(st->dat, dat, dat_len);
+    }
     st->dat_len = (uint16_t)dat_len;
     st->phase = DFW_PHASE_RECEIVING;
     return DFW_OK;
@@ -422,6 +500,103 @@ dfw_err_t dfw_stage_resume(dfw_stage_t *st, uint32_t staged_len, uint32_t staged
     return DFW_OK;
 }
 
+/* ------------------------------------------------------------- idle pre-erase */
+
+/* bank_current 0, bank 0 the valid app the bootloader started, bank 1 zeroed (dfw_stage.h). */
+static bool bank1_free(const uint8_t *hdr)
+{
+    return dfw_le32_get(hdr + DFW_SO_BANK_CURRENT) == 0u &&
+           dfw_le32_get(hdr + DFW_SO_BANK0_BANK_CODE) == BANK_CODE_APP &&
+           dfw_le32_get(hdr + DFW_SO_BANK1_BANK_CODE) == BANK_CODE_NONE;
+}
+
+/*
+ * Read the settings now (an update may have been staged since the last call)
+ * and, if bank 1 is free, put the whole staging area in bank1/size, placed
+ * exactly as begin would place an image.
+ */
+static dfw_err_t idle_area(dfw_stage_t *st, bool *is_free, const uint8_t **hdr_out)
+{
+    dfw_err_t err;
+    const uint8_t *hdr = read_settings_hdr(st, &err);
+    *hdr_out = hdr;
+    *is_free = err == DFW_OK && bank1_free(hdr);
+    if (!*is_free) {
+        return err;
+    }
+    st->size = 0; /* place_bank1() then only checks that bank 1 starts below the app data */
+    err = place_bank1(st, hdr);
+    if (err == DFW_OK) {
+        st->size = st->layout.bootloader_start - st->layout.app_data_size - st->bank1;
+    }
+    return err;
+}
+
+/*
+ * Is bank 1 safe to pre-erase without losing an interrupted update? Yes if
+ * its first page is blank (a partial image always starts there) or if it
+ * starts with a copy of the running image (the activation copied it from
+ * here). `hdr` is read before flash_crc() reuses the batch it lives in.
+ */
+static dfw_err_t idle_verdict(dfw_stage_t *st, const uint8_t *hdr)
+{
+    uint32_t size0 = dfw_le32_get(hdr + DFW_SO_BANK0_IMAGE_SIZE);
+    uint32_t crc0 = dfw_le32_get(hdr + DFW_SO_BANK0_IMAGE_CRC);
+    bool blank = false;
+    dfw_err_t err = page_blank(st, st->bank1, &blank);
+    uint32_t crc = CRC32_INIT;
+    if (err == DFW_OK && !blank && size0 != 0u && size0 <= st->size)
+        err = flash_crc(st, st->bank1, size0, &crc);
+    bool copy = !blank && size0 != 0u && size0 <= st->size && crc == crc0;
+    st->idle_keep = (blank || copy) ? IDLE_STALE : IDLE_KEEP;
+    return err;
+}
+
+dfw_err_t dfw_stage_idle_erase(dfw_stage_t *st, const dfw_hal_t *hal, const dfw_layout_t *layout,
+                               bool may_discard, bool *more)
+{
+    if (more != NULL) {
+        *more = false;
+    }
+    if (more == NULL || st == NULL || !hal_ok(hal) || !layout_ok(layout)) {
+        return DFW_ERR_PARAM;
+    }
+    if (st->phase != DFW_PHASE_IDLE) {
+        return st->phase == DFW_PHASE_FAILED ? DFW_ERR_ABORTED : DFW_ERR_STATE;
+    }
+    uint32_t next = st->erased_end; /* 0 on the first call */
+    if (next == IDLE_DONE) {
+        return DFW_OK;
+    }
+    st->erased_end = IDLE_DONE; /* whatever goes wrong below ends idle erasing */
+    st->hal = *hal;
+    st->layout = *layout;
+    bool is_free = false;
+    const uint8_t *hdr = NULL;
+    dfw_err_t err = idle_area(st, &is_free, &hdr);
+    if (err != DFW_OK || !is_free) {
+        return err;
+    }
+    if (st->idle_keep == IDLE_UNKNOWN && (err = idle_verdict(st, hdr)) != DFW_OK) {
+        return err;
+    }
+    if (st->idle_keep == IDLE_KEEP && !may_discard) {
+        st->erased_end = next; /* not done: ask again when the caller may discard */
+        return DFW_OK;
+    }
+    uint32_t end = st->bank1 + st->size;
+    bool erased = false;
+    for (next = next < st->bank1 ? st->bank1 : next; next < end && !erased; next += DFW_PAGE_SIZE) {
+        err = blank_page(st, next, &erased);
+        if (err != DFW_OK) {
+            return err;
+        }
+    }
+    *more = next < end;
+    st->erased_end = *more ? next : IDLE_DONE;
+    return DFW_OK;
+}
+
 /* ------------------------------------------------------------------ accessors */
 
 void dfw_stage_init(dfw_stage_t *st)
@@ -430,6 +605,11 @@ void dfw_stage_init(dfw_stage_t *st)
         memset(st, 0, sizeof(*st));
         st->phase = DFW_PHASE_IDLE;
     }
+}
+
+uint8_t *dfw_stage_dat_buf(dfw_stage_t *st)
+{
+    return st != NULL ? st->dat : NULL;
 }
 
 uint32_t dfw_stage_next_offset(const dfw_stage_t *st)

@@ -12,6 +12,13 @@
  *
  * The device owns progress: the host always continues from the offset the
  * device's last reply names, never from what it has sent.
+ *
+ * A fresh run (no offset acknowledged in this process, the device at
+ * firmware offset 0) first probes what bank 1 already holds, e.g. after an
+ * earlier `dfuart update` died with the device: RESUME claims of growing
+ * page-aligned prefixes, binary-searched (PROTOCOL.md §RESUME). At most
+ * SESSION_PROBE_MAX(ceil(log2(pages))) RESUMEs when nothing fails; once per
+ * run (after a VERIFY_FAILED the firmware goes from 0).
  */
 #ifndef CLI_SESSION_H
 #define CLI_SESSION_H
@@ -29,6 +36,15 @@
 #define SESSION_COMMIT_MS         3000u /* COMMIT: read-back CRC + settings page write */
 #define SESSION_SLACK_MAX_MS      4000u /* cap of the extra wait learnt from timeouts */
 
+/* Page size assumed when INFO reports 0 (PROTOCOL.md: nRF52's 4 KiB). */
+#define SESSION_DEFAULT_PAGE 4096u
+/*
+ * Probe RESUMEs for an image of `pages` pages (ceil(bin_len / page)), given
+ * ceil(log2(pages)) as `log2_pages`: the first page, the whole image, the
+ * binary search between them, and one re-issue of the winning claim.
+ */
+#define SESSION_PROBE_MAX(log2_pages) ((log2_pages) + 3u)
+
 /* The images to send; borrowed, must outlive session_run(). */
 typedef struct {
     const uint8_t *dat; /* init packet, 1..MSG_INIT_MAX bytes */
@@ -43,19 +59,21 @@ typedef enum {
     SESSION_EV_START,    /* the device answered: info; the transfer begins */
     SESSION_EV_PROGRESS, /* the device acknowledged `object` up to `offset` of `total` */
     SESSION_EV_RETRY,    /* a failure; `attempt` of `limit` consecutive ones */
-    SESSION_EV_RESUME,   /* the device lost its session or the link; continuing at `offset` */
+    SESSION_EV_RESUME,   /* the device lost its session or the link, or (cause FOUND_IN_FLASH)
+                            bank 1 already held a prefix of the image; continuing at `offset` */
     SESSION_EV_COMMIT,   /* everything verified, COMMIT accepted; waiting for the restart */
     SESSION_EV_DONE,     /* the new application runs: info is the INFO after the restart */
 } session_event_kind_t;
 
-/* Why a retry happened (stable names: session_cause_name()). */
+/* Why a retry or a resume happened (stable names: session_cause_name()). */
 typedef enum {
-    SESSION_CAUSE_TIMEOUT,      /* no reply in time */
-    SESSION_CAUSE_WRONG_OFFSET, /* a frame was lost: the device expects an earlier offset */
-    SESSION_CAUSE_LOST_SESSION, /* the device reset or dropped its session */
-    SESSION_CAUSE_VERIFY,       /* the device's CRC check failed: that object starts over */
-    SESSION_CAUSE_BUSY,         /* the device asked to retry later */
-    SESSION_CAUSE_UNEXPECTED,   /* a reply that does not fit (wrong phase, odd offset) */
+    SESSION_CAUSE_TIMEOUT,        /* no reply in time */
+    SESSION_CAUSE_WRONG_OFFSET,   /* a frame was lost: the device expects an earlier offset */
+    SESSION_CAUSE_LOST_SESSION,   /* the device reset or dropped its session */
+    SESSION_CAUSE_VERIFY,         /* the device's CRC check failed: that object starts over */
+    SESSION_CAUSE_BUSY,           /* the device asked to retry later */
+    SESSION_CAUSE_UNEXPECTED,     /* a reply that does not fit (wrong phase, odd offset) */
+    SESSION_CAUSE_FOUND_IN_FLASH, /* RESUME only: probing found the image's first bytes staged */
 } session_cause_t;
 
 typedef struct {
@@ -64,7 +82,8 @@ typedef struct {
     uint8_t object;        /* FRAME_OBJ_INIT or FRAME_OBJ_FW (PROGRESS, RETRY); else 0 */
     uint32_t offset;       /* PROGRESS: acknowledged; RETRY: device's offset; RESUME: continue at */
     uint32_t total;        /* size of `object` (PROGRESS, RETRY, RESUME) */
-    uint32_t acked;        /* RESUME: the firmware offset acknowledged before the loss */
+    uint32_t acked;        /* RESUME: the firmware offset acknowledged before the loss (0 when
+                              found by probing: this process had none) */
     uint32_t attempt;      /* RETRY: consecutive failures so far (1-based) */
     uint32_t limit;        /* RETRY: the budget */
     session_cause_t cause; /* RETRY, RESUME */
@@ -96,7 +115,8 @@ typedef enum {
     SESSION_ERR_REFUSED = -6,   /* the device answered a fatal status (res.status) */
     SESSION_ERR_PROTOCOL = -7,  /* the device's INFO/replies make no sense (window 0, ...) */
     SESSION_ERR_RETRIES = -8,   /* `retries` consecutive failures without progress */
-    SESSION_ERR_NO_RETURN = -9, /* no INFO (or still pending) within timeout_ms of COMMIT */
+    SESSION_ERR_NO_RETURN = -9, /* no INFO (or still pending) within timeout_ms of COMMIT,
+                                   plus SESSION_FLASH_MS per image page for the activation */
     SESSION_ERR_REJECTED = -10, /* after the restart the old application still runs */
 } session_err_t;
 
@@ -108,6 +128,7 @@ typedef struct {
     msg_info_t before, after;
     uint32_t retries;    /* failures in total */
     uint32_t resumes;    /* RESUME events */
+    uint32_t probes;     /* RESUME requests sent to probe bank 1 (retransmissions included) */
     uint64_t elapsed_ms; /* first HELLO to the end */
     char msg[320];       /* one line (no newline) when err != SESSION_OK; only LINK's names
                             the port (it is the transport's message), so callers prefix it */
@@ -122,7 +143,8 @@ __attribute__((warn_unused_result)) session_err_t
 session_run(const session_config_t *cfg, const session_image_t *img, session_result_t *res);
 
 const char *session_strerror(session_err_t e);
-/* "timeout", "wrong_offset", "lost_session", "verify_failed", "busy", "unexpected". */
+/* "timeout", "wrong_offset", "lost_session", "verify_failed", "busy", "unexpected",
+ * "found_in_flash". */
 const char *session_cause_name(session_cause_t c);
 /* The reply timeout for `bytes` on the wire at `baud`, plus device time and `slack_ms`. */
 uint32_t session_reply_timeout_ms(uint32_t baud, uint32_t bytes, uint32_t slack_ms);

@@ -45,6 +45,16 @@
 #endif
 
 /*
+ * Idle pre-erase gives up on an interrupted update left in bank 1 (which a
+ * host could still RESUME) only after this long without a byte from any
+ * host: long enough for a modem link to come back after a power cut, short
+ * enough that the next update usually finds bank 1 blank.
+ */
+#ifndef DFW_RX_DISCARD_S
+#define DFW_RX_DISCARD_S 600u
+#endif
+
+/*
  * Compiler hook: make a dropped error code a build error under -Werror
  * (style practice 4). Empty for compilers without the attribute.
  */

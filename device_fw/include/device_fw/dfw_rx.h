@@ -5,11 +5,13 @@
  * dfw_rx_t; the receiver answers through a dfw_link_t and stages the image
  * in bank 1 with dfw_stage (spec §8.3). Typical port:
  *
- *   static dfw_rx_t rx;                                  // ~5.6 KiB, see RAM below
+ *   static dfw_rx_t rx;                                  // ~5.0 KiB, see RAM below
  *   dfw_rx_init(&rx, &hal, &layout, &link);              // UART IRQ still off
  *   UART ISR:   dfw_rx_input(&rx, bytes, n);             // decode + queue only
  *   main loop:  dfw_rx_tick(&rx, now_ms);
- *               if (dfw_rx_poll(&rx) == DFW_RX_RESET) { drain UART TX; NVIC_SystemReset(); }
+ *               ev = dfw_rx_poll(&rx);
+ *               if (ev == DFW_RX_RESET) { drain UART TX; NVIC_SystemReset(); }
+ *               if (ev == DFW_RX_IDLE && !dfw_rx_idle(&rx)) { sleep until an interrupt; }
  *
  * Contexts. dfw_rx_input() is the only producer: it COBS-decodes into one of
  * DFW_RX_BUFFERS frame buffers and queues complete, CRC-valid frames; it
@@ -19,8 +21,10 @@
  * single-producer/single-consumer ring (one volatile counter each, compiler
  * fences), so input() may interrupt poll() and vice versa on one core without
  * locks. dfw_rx_tick() only posts a request that the next input() carries
- * out, so it may run in either context. Everything else (init, accessors)
- * belongs to the main loop. Not safe for two producers or two consumers.
+ * out, so it may run in either context. dfw_rx_idle() belongs to the
+ * consumer's context (never concurrent with dfw_rx_poll()). Everything else
+ * (init, accessors) belongs to the main loop. Not safe for two producers or
+ * two consumers.
  *
  * Flow control. When every buffer is full, the frame arriving is dropped and
  * counted (no_buffer); a host that respects INFO's `window` never causes
@@ -34,16 +38,24 @@
  * the receiver is used. No heap, no globals: several receivers can run in one
  * process (e.g. an emulator serving several devices).
  *
- * RAM: sizeof(dfw_rx_t) = DFW_RX_BUFFERS * 2088 + 1444 bytes: 5620 bytes on
+ * Idle pre-erase. While no session is open, dfw_rx_idle() lets the stage
+ * erase bank 1 ahead of time, one page (~85 ms on nRF52) per call, so that
+ * the next update skips those erases (dfw_stage.h: only when the settings say
+ * bank 1 is free). A request that arrives during that erase is answered up to
+ * one page erase later; on an nRF52 the CPU also stalls during the erase, so
+ * keep UART flow control on (as for staging). START stops it at once.
+ *
+ * RAM: sizeof(dfw_rx_t) = DFW_RX_BUFFERS * 2088 + 932 bytes: 5108 bytes on
  * Cortex-M4 with the defaults (arm-none-eabi-gcc 12): 2 x 2064-byte frame
- * buffers (+24 bytes of queue slot each), the 724-byte dfw_stage_t, the
- * 512-byte init packet, a 50-byte reply buffer and ~160 bytes of decoder,
- * HAL/layout/link copies, counters and session state. Nothing else: COMMIT
- * uses the request's own frame buffer as dfw_stage_finish()'s 896-byte scratch.
- * Stack (GCC 12 -Os, -fstack-usage): about 600 bytes worst case in
+ * buffers (+24 bytes of queue slot each), the 724-byte dfw_stage_t (which
+ * also holds the init packet while it arrives: no second 512-byte copy), a
+ * 50-byte reply buffer and ~160 bytes of decoder, HAL/layout/link copies,
+ * counters and session state. Nothing else: COMMIT uses the request's own
+ * frame buffer as dfw_stage_finish()'s 896-byte scratch.
+ * Stack (GCC 12 -Os, -fstack-usage): about 570 bytes worst case in
  * dfw_rx_poll() (the DATA that completes the init packet runs
- * dfw_stage_begin()), about 150 bytes in dfw_rx_input() on the ISR stack;
- * plus whatever the HAL and link->tx need.
+ * dfw_stage_begin()), about 140 bytes in dfw_rx_input() on the ISR stack,
+ * about 150 in dfw_rx_idle(); plus whatever the HAL and link->tx need.
  */
 #ifndef DEVICE_FW_DFW_RX_H
 #define DEVICE_FW_DFW_RX_H
@@ -107,6 +119,7 @@ typedef struct dfw_rx {
     volatile uint8_t rd; /* frames released, modulo 2N */
     /* Clock side (dfw_rx_tick). */
     volatile uint8_t cut_req; /* idle cuts requested */
+    uint16_t quiet_s;         /* seconds without a byte (saturating); QUIET_UNKNOWN before a tick */
     uint32_t tick_bytes;      /* bytes_in at the last tick that saw progress */
     uint32_t tick_ms;         /* when that was */
     dfw_rx_stats_t stats;
@@ -119,8 +132,7 @@ typedef struct dfw_rx {
     uint8_t phase;     /* msg_phase_t */
     uint8_t last_status;
     uint8_t tx[FRAME_WIRE_LEN(FRAME_HDR_LEN + MSG_INFO_LEN + FRAME_CRC_LEN)];
-    uint8_t dat[DFW_INITCMD_MAX_SIZE];
-    dfw_stage_t stage;
+    dfw_stage_t stage; /* also assembles the init packet (dfw_stage_dat_buf) */
     dfw_rx_slot_t slot[DFW_RX_BUFFERS];
     uint32_t buf[DFW_RX_BUFFERS][FRAME_MAX_PACKET / 4u]; /* words: COMMIT's aligned scratch */
 } dfw_rx_t;
@@ -161,6 +173,21 @@ dfw_rx_event_t dfw_rx_poll(dfw_rx_t *rx);
  * same job, one frame later (the CRC rejects the merged frame).
  */
 void dfw_rx_tick(dfw_rx_t *rx, uint32_t now_ms);
+
+/*
+ * Idle work, for the consumer's context when dfw_rx_poll() returned
+ * DFW_RX_IDLE: with no session open (phase IDLE or FAILED), erase at most ONE
+ * non-blank page of bank 1 ([bank1, app data)) through dfw_stage_idle_erase()
+ * and return true if more may remain, so the caller calls again before it
+ * sleeps. Returns false, doing nothing, while a session is open, after
+ * COMMIT, when the settings page is invalid or says bank 1 is not free (an
+ * update pending), once bank 1 is blank, and after a flash error. Returns
+ * true without erasing when a frame is already queued (poll first). Every
+ * session start stops it; the next idle pass after the session ends starts
+ * over and only erases what is not blank. Nothing changes on the wire except
+ * that a reply may come up to one page erase later.
+ */
+bool dfw_rx_idle(dfw_rx_t *rx);
 
 /* Snapshot of the counters (each field is read atomically; zeroed if rx is NULL). */
 void dfw_rx_get_stats(const dfw_rx_t *rx, dfw_rx_stats_t *out);

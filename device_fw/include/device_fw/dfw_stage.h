@@ -35,11 +35,16 @@
  *    no space check (spec §8.2), so an oversized image would otherwise
  *    overwrite the app-data area.
  *
- * Flash discipline: bank 1 pages are erased one by one just before the first
- * word is programmed into them, and only up to the image's last page; only
- * whole aligned words are programmed, each once per erase; the final partial
- * word is padded with 0xFF (so up to 3 bytes past bank1+size are "written"
- * with 0xFF). The only other page touched is the settings page, once, in
+ * Flash discipline: bank 1 pages are made blank one by one just before the
+ * first word is programmed into them, and only up to the image's last page:
+ * a page is read first and erased only if some byte is not 0xFF (reads are
+ * cheap, an erase is ~85 ms; the check is exact, so a page left almost blank
+ * by a torn erase is erased). Only whole aligned words are programmed, each
+ * at most once per erase; words of 0xFFFFFFFF are not programmed at all (the
+ * blank page already holds them) but count for offsets and the CRC like any
+ * other, and dfw_stage_finish() reads every byte back. The final partial word
+ * is padded with 0xFF (so up to 3 bytes past bank1+size are "written" with
+ * 0xFF). The only other page touched is the settings page, once, in
  * dfw_stage_finish(). The backup page, bank 0, the app-data area and the
  * bootloader are never written.
  *
@@ -57,25 +62,50 @@
  *    and their CRC-32. The device checks that flash holds exactly those bytes
  *    and continues from the start of the page holding that offset (that page
  *    may have been written further than the host knows, so it is re-erased:
- *    at most one page is resent, and no word is ever programmed twice).
+ *    at most one page is resent, and no word is ever programmed twice). The
+ *    blank check keeps this safe: a page holding any programmed bit, torn
+ *    words included, is not blank and is erased; a page that reads all 0xFF
+ *    holds nothing an erase would change.
+ *
+ * Idle pre-erase (dfw_stage_idle_erase): between stages the caller may let
+ * the stage erase bank 1 ahead of time, one non-blank page of
+ * [bank1, bootloader_start - app_data_size) per call, so a later update finds
+ * blank pages and skips their erases. Only when the settings page is valid
+ * and says bank 1 is free: bank_current 0 (no update pending), bank_0 a valid
+ * application (the bootloader started us, so bank 1 lies past our code) and
+ * bank_1 empty (bank code 0: not an external application the app still
+ * needs). Bank 1 may also hold an update interrupted by a power cut, which the
+ * host will RESUME (its bytes are not yet in the settings page): idle erasing
+ * starts only when bank 1 provably holds nothing worth keeping - its first
+ * page is blank, or it starts with a copy of the running image (what an
+ * activation leaves when the image size did not change) - or when the caller
+ * passes may_discard (dfw_rx: no byte from a host for DFW_RX_DISCARD_S).
+ * A power cut during an idle erase leaves a torn page that is not
+ * blank, so the next idle pass or staging erases it again. Like staging, it
+ * assumes this state is the only writer of bank 1.
  *
  * Ownership: the state is caller-allocated and holds copies of the HAL
  * struct, the layout and the .dat, so none of those need to outlive
- * dfw_stage_begin() (hal->ctx must stay valid while the stage is used). No
- * heap, no globals: any number of stages can run in one process. Not
- * thread-safe: one caller at a time per state.
+ * dfw_stage_begin() (hal->ctx must stay valid while the stage is used). A
+ * caller that receives the .dat piecewise may assemble it directly in the
+ * stage's own copy (dfw_stage_dat_buf()) instead of keeping a second 512-byte
+ * buffer. No heap, no globals: any number of stages can run in one process.
+ * Not thread-safe: one caller at a time per state.
  *
- * RAM: sizeof(dfw_stage_t) = 4 * DFW_WRITE_BATCH_WORDS + DFW_INITCMD_MAX_SIZE
- * + 84 bytes: 724 bytes on Cortex-M4 with the defaults (arm-none-eabi-gcc 12).
- * dfw_stage_finish() also needs an 896-byte, 4-byte aligned scratch buffer
- * from the caller (e.g. the idle modem receive buffer), only during the call.
- * Stack (GCC 12 -Os, -fstack-usage): about 420 bytes worst case, in
- * dfw_stage_begin() while it decodes the .dat; under 100 bytes in
- * write/finish/resume; plus whatever the HAL needs.
+ * RAM: sizeof(dfw_stage_t) = 4 * max(DFW_WRITE_BATCH_WORDS, 23) +
+ * DFW_INITCMD_MAX_SIZE + 84 bytes: 724 bytes on Cortex-M4 with the defaults
+ * (arm-none-eabi-gcc 12). dfw_stage_finish() also needs an 896-byte, 4-byte
+ * aligned scratch buffer from the caller (e.g. the idle modem receive
+ * buffer), only during the call. Stack (GCC 12 -Os, -fstack-usage): about
+ * 370 bytes worst case, in dfw_stage_begin() while it decodes the .dat (the
+ * settings header is read into the state, not the stack); about 210 bytes in
+ * write/finish (88 of them in the blank check), about 140 in idle_erase and
+ * under 100 in resume; plus whatever the HAL needs.
  */
 #ifndef DEVICE_FW_DFW_STAGE_H
 #define DEVICE_FW_DFW_STAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -91,7 +121,16 @@ typedef enum dfw_phase {
     DFW_PHASE_FAILED,    /* a flash/HAL failure aborted the stage */
 } dfw_phase_t;
 
-/* Staging state. Declared here so the caller can allocate it; fields private. */
+/* The batch doubles as a read buffer for the settings header (begin, idle pre-erase). */
+#define DFW_STAGE_BUF_WORDS                                                                        \
+    (DFW_WRITE_BATCH_WORDS > DFW_SETTINGS_HDR_LEN / 4u ? DFW_WRITE_BATCH_WORDS                     \
+                                                       : DFW_SETTINGS_HDR_LEN / 4u)
+
+/*
+ * Staging state. Declared here so the caller can allocate it; fields private.
+ * Between stages (phase IDLE), idle pre-erase keeps the staging area in
+ * bank1/size and its progress in erased_end.
+ */
 typedef struct dfw_stage {
     dfw_hal_t hal;
     dfw_layout_t layout;
@@ -100,16 +139,18 @@ typedef struct dfw_stage {
     uint32_t received;     /* bytes accepted = next expected offset */
     uint32_t crc;          /* CRC-32 of image bytes [0, received) */
     uint32_t programmed;   /* bytes programmed (multiple of 4) */
-    uint32_t erased_end;   /* absolute; pages in [bank1, erased_end) erased this session */
+    uint32_t erased_end;   /* absolute; pages in [bank1, erased_end) blank or programmed */
     uint32_t settings_crc; /* settings page crc word seen by begin */
     int hal_rc;            /* last non-zero HAL return value */
     uint16_t dat_len;
     uint8_t phase; /* dfw_phase_t */
     uint8_t tail_len;
     uint8_t tail[4]; /* image bytes of the next, incomplete word */
-    uint32_t batch_n;
-    uint32_t batch[DFW_WRITE_BATCH_WORDS]; /* words waiting for one write_words() call */
-    uint8_t dat[DFW_INITCMD_MAX_SIZE];     /* copy of the .dat, written at finish */
+    uint16_t batch_n;
+    uint8_t idle_keep; /* idle pre-erase verdict on bank 1: 0 unknown, 1 stale, 2 keep */
+    uint8_t reserved;
+    uint32_t batch[DFW_STAGE_BUF_WORDS]; /* words waiting for one write_words() call */
+    uint8_t dat[DFW_INITCMD_MAX_SIZE];   /* the .dat, written at finish; must stay last */
 } dfw_stage_t;
 
 /* Put `st` into DFW_PHASE_IDLE. Call once before anything else. */
@@ -120,7 +161,9 @@ void dfw_stage_init(dfw_stage_t *st);
  * the HAL and layout (DFW_ERR_PARAM), the .dat (DFW_ERR_INITCMD_SIZE,
  * _MALFORMED, _INVALID, DFW_ERR_UNSUPPORTED_TYPE), the settings page
  * (DFW_ERR_SETTINGS_CRC, _VERSION) and the space (DFW_ERR_NO_SPACE). Only
- * reads flash. On success the phase is RECEIVING with next offset 0.
+ * reads flash. On success the phase is RECEIVING with next offset 0. `dat`
+ * is copied, unless it is dfw_stage_dat_buf(st) itself; it must not
+ * otherwise overlap `st`.
  */
 DFW_MUST_CHECK dfw_err_t dfw_stage_begin(dfw_stage_t *st, const dfw_hal_t *hal,
                                          const dfw_layout_t *layout, const uint8_t *dat,
@@ -131,7 +174,8 @@ DFW_MUST_CHECK dfw_err_t dfw_stage_begin(dfw_stage_t *st, const dfw_hal_t *hal,
  * dfw_stage_next_offset(), else DFW_ERR_OFFSET (nothing changes; the expected
  * offset is dfw_stage_next_offset()). Bytes past the image size:
  * DFW_ERR_OVERRUN, nothing accepted. len 0 is a no-op. On return every
- * complete word accepted so far is programmed; at most 3 bytes wait in RAM.
+ * complete word accepted so far is in flash (programmed, or 0xFFFFFFFF left
+ * as erased); at most 3 bytes wait in RAM.
  * DFW_ERR_FLASH: the HAL failed, the stage is FAILED (later calls return
  * DFW_ERR_ABORTED).
  */
@@ -162,6 +206,41 @@ DFW_MUST_CHECK dfw_err_t dfw_stage_finish(dfw_stage_t *st, uint32_t *scratch);
  */
 DFW_MUST_CHECK dfw_err_t dfw_stage_resume(dfw_stage_t *st, uint32_t staged_len,
                                           uint32_t staged_crc);
+
+/*
+ * The stage's own DFW_INITCMD_MAX_SIZE-byte .dat buffer (NULL if st is NULL).
+ * A caller may assemble the init packet there and pass the same pointer to
+ * dfw_stage_begin(), which then copies nothing. Write it only while no stage
+ * is RECEIVING or DONE (it then holds the .dat that finish writes into the
+ * settings page). dfw_stage_init() clears it; dfw_stage_begin(), a failed one
+ * included, and dfw_stage_idle_erase() leave it alone.
+ */
+uint8_t *dfw_stage_dat_buf(dfw_stage_t *st);
+
+/*
+ * Idle pre-erase (see the top of this file): call between stages, i.e. in
+ * phase IDLE after dfw_stage_init(), with the HAL and layout staging will
+ * use, e.g. from the main loop while nothing else is pending. Each call reads
+ * the settings page (a few hundred bytes) and, if bank 1 is free, looks for
+ * the next page of the staging area that is not blank and erases it: at most
+ * ONE erase (~85 ms on nRF52) per call, plus reads. *more is true while pages
+ * may remain; once it is false, further calls do nothing and read nothing
+ * until dfw_stage_init() or dfw_stage_begin() (which end idle erasing; pages
+ * already erased are then skipped by the blank check). DFW_OK also when bank 1
+ * is not free (update pending, no valid application, bank 1 in use): nothing
+ * is erased, *more false; likewise while bank 1 may hold an interrupted
+ * update and !may_discard (the verdict is computed once per pass, with one
+ * CRC over at most the running image's size, and cached). Errors (*more false): DFW_ERR_PARAM
+ * (NULL, bad HAL or layout), DFW_ERR_STATE (a stage is RECEIVING or DONE), DFW_ERR_ABORTED
+ * (FAILED), DFW_ERR_SETTINGS_CRC/_VERSION (unusable settings page: nothing
+ * touched), DFW_ERR_NO_SPACE (bank 1 would start past the app data),
+ * DFW_ERR_FLASH (a HAL call failed: the stage is FAILED, so idle erasing
+ * stops until dfw_stage_init()). Never touches anything outside
+ * [bank1, bootloader_start - app_data_size) and never programs.
+ */
+DFW_MUST_CHECK dfw_err_t dfw_stage_idle_erase(dfw_stage_t *st, const dfw_hal_t *hal,
+                                              const dfw_layout_t *layout, bool may_discard,
+                                              bool *more);
 
 /* Progress and facts; meaningful after a successful dfw_stage_begin(). */
 uint32_t dfw_stage_next_offset(const dfw_stage_t *st);

@@ -5,7 +5,9 @@
  * What it does: starts the 64 MHz crystal and a 1 ms SysTick, wires the NVMC
  * flash HAL and the UARTE to a dfw_rx receiver laid out for the nRF52832
  * release bootloaders (DFW_LAYOUT_NRF52832), then loops: dfw_rx_tick(),
- * dfw_rx_poll(), sleep until the next interrupt. When a COMMIT has staged an
+ * dfw_rx_poll(), and when nothing is queued dfw_rx_idle() (pre-erases one
+ * stale bank-1 page per turn while no update is in progress), else sleep
+ * until the next interrupt. When a COMMIT has staged an
  * update (DFW_RX_RESET) it lets the reply leave the UART and resets; the SDK
  * 15.3-17.1 bootloader (built with NRF_BL_DFU_ALLOW_UPDATE_FROM_APP=1) then
  * validates and activates bank 1.
@@ -14,7 +16,8 @@
  * no watchdog, no low-power tuning (DC/DC, UART off while idle), no chip
  * errata workarounds, no logging. A real product runs its own work in this
  * loop; dfw_rx_poll() then blocks for at most one page erase plus one frame's
- * programming (~100 ms worst case), or the COMMIT.
+ * programming (~100 ms worst case), or the COMMIT, and dfw_rx_idle() for at
+ * most one page erase (~85 ms).
  */
 #include <stdint.h>
 
@@ -24,7 +27,7 @@
 
 #define HFXO_START_TIMEOUT_MS 100u
 
-static dfw_rx_t s_rx; /* ~5.6 KiB: two 2 KiB frame buffers and the staging state */
+static dfw_rx_t s_rx; /* ~5.0 KiB: two 2 KiB frame buffers and the staging state */
 static nvmc_flash_t s_flash;
 static volatile uint32_t s_ms;
 
@@ -113,7 +116,8 @@ int main(void)
             uarte_tx_drain(); /* the COMMIT reply must reach the host first */
             nrf52_system_reset();
         }
-        if (ev == DFW_RX_IDLE) {
+        /* Idle pre-erase one page per turn, so a frame never waits more than one erase. */
+        if (ev == DFW_RX_IDLE && !dfw_rx_idle(&s_rx)) {
             wait_for_interrupt();
         }
     }

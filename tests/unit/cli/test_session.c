@@ -55,22 +55,24 @@ typedef struct {
     msg_start_t start;
     uint32_t dat_next, bin_next;
     /* faults (NONE = off); each fires once unless said otherwise */
-    uint32_t drop_data_at;    /* lose the DATA frame with this firmware offset */
-    uint32_t corrupt_write;   /* flip a bit in the host's Nth write */
-    uint32_t drop_reply_at;   /* lose the reply to DATA at this firmware offset */
-    uint32_t reset_at;        /* reset on DATA at or past this firmware offset */
-    uint32_t mute_at;         /* go silent for good on DATA at or past this offset */
-    bool tear_flash_on_reset; /* the reset also corrupts acknowledged flash */
-    uint8_t refuse_init;      /* status to answer the last init byte with (0: none) */
-    uint8_t info_status;      /* INFO header status (SETTINGS_INVALID, ...) */
-    uint8_t refuse_data;      /* status to answer every firmware DATA with (0: none) */
-    bool drop_commit_reply;   /* the COMMIT reply is lost in the reset */
-    bool reject_update;       /* the bootloader keeps the old application */
-    bool never_returns;       /* no answer after COMMIT */
-    uint32_t pending_hellos;  /* after the reboot, INFOs still showing the update pending */
-    uint32_t staged_len;      /* what COMMIT staged */
-    bool silent;              /* never answers anything */
-    uint32_t dead_ms;         /* reboot time after a reset or COMMIT */
+    uint32_t drop_data_at;      /* lose the DATA frame with this firmware offset */
+    uint32_t corrupt_write;     /* flip a bit in the host's Nth write */
+    uint32_t drop_reply_at;     /* lose the reply to DATA at this firmware offset */
+    uint32_t reset_at;          /* reset on DATA at or past this firmware offset */
+    uint32_t mute_at;           /* go silent for good on DATA at or past this offset */
+    bool tear_flash_on_reset;   /* the reset also corrupts acknowledged flash */
+    uint8_t refuse_init;        /* status to answer the last init byte with (0: none) */
+    uint8_t info_status;        /* INFO header status (SETTINGS_INVALID, ...) */
+    uint8_t refuse_data;        /* status to answer every firmware DATA with (0: none) */
+    bool drop_commit_reply;     /* the COMMIT reply is lost in the reset */
+    bool reject_update;         /* the bootloader keeps the old application */
+    bool never_returns;         /* no answer after COMMIT */
+    uint32_t pending_hellos;    /* after the reboot, INFOs still showing the update pending */
+    uint32_t staged_len;        /* what COMMIT staged */
+    bool silent;                /* never answers anything */
+    bool resume_mismatch;       /* every RESUME answers CRC_MISMATCH, whatever bank 1 holds */
+    uint32_t drop_resume_reply; /* lose the reply to the Nth RESUME (1-based; 0: none) */
+    uint32_t dead_ms;           /* reboot time after a reset or COMMIT */
     /* link */
     uint64_t now, dead_until;
     bool muted, reboot_when_sent;
@@ -86,6 +88,7 @@ typedef struct {
     size_t nmarks;
     /* what the device saw */
     uint32_t writes, hellos, starts, resumes_rx, commits, data_frames, aborts;
+    uint32_t last_claim; /* offset of the latest RESUME */
     uint32_t inflight, max_inflight;
     uint32_t max_acked, resent_bytes;
     uint8_t rx_count[BIN_LEN]; /* how often each firmware byte was accepted */
@@ -302,15 +305,23 @@ static void dev_data(fake_t *fk, const frame_t *f)
 static void dev_resume(fake_t *fk, const frame_t *f)
 {
     fk->resumes_rx++;
+    fk->last_claim = f->offset;
     if (!fk->session) {
         reply_status(fk, f->seq, MSG_NO_SESSION, false);
         return;
     }
     uint32_t claim = f->offset;
-    bool ok = f->len == MSG_RESUME_LEN && claim <= fk->start.bin_len &&
+    bool ok = !fk->resume_mismatch && f->len == MSG_RESUME_LEN && claim <= fk->start.bin_len &&
               crc32_compute(fk->bank1, claim) == frame_get32(f->payload);
     fk->bin_next = ok ? claim / PAGE * PAGE : 0; /* the page being written may be torn */
+    /* As dfw_rx: any RESUME (again) positions the session; a whole image verified is READY. */
+    fk->phase = fk->bin_next == fk->start.bin_len ? MSG_PHASE_READY : MSG_PHASE_FIRMWARE;
+    size_t before = fk->out_len;
     reply_status(fk, f->seq, ok ? MSG_OK : MSG_CRC_MISMATCH, false);
+    if (fk->resumes_rx == fk->drop_resume_reply) { /* lost on the wire */
+        fk->out_len = before;
+        fk->nmarks--;
+    }
 }
 
 static void fake_reboot(fake_t *fk);
@@ -519,13 +530,15 @@ typedef struct {
     events_t ev;
     session_result_t res;
     session_image_t img;
+    uint32_t bin_len; /* the image is g_bin's first bin_len bytes; 0: BIN_LEN */
 } run_t;
 
 static session_err_t run_with(run_t *r, uint32_t retries,
                               void (*sink)(void *, const session_event_t *), void *sink_ctx)
 {
     fake_link(&r->fk);
-    r->img = (session_image_t){g_dat, DAT_LEN, g_bin, BIN_LEN, true, NEW_VERSION};
+    uint32_t len = r->bin_len ? r->bin_len : BIN_LEN;
+    r->img = (session_image_t){g_dat, DAT_LEN, g_bin, len, true, NEW_VERSION};
     session_config_t cfg = {
         &r->fk.link, fake_now, &r->fk, sink ? sink : record, sink ? sink_ctx : &r->ev,
         115200,      5000,     retries};
@@ -662,7 +675,8 @@ static void test_session_device_reset_resumes_from_the_page_boundary(void **stat
     assert_true(res->acked - res->offset < PAGE);
     assert_true(r->fk.resent_bytes > 0);
     assert_true(r->fk.resent_bytes < PAGE);
-    assert_int_equal(r->fk.resumes_rx, 1);
+    assert_int_equal(r->res.probes, 1); /* the fresh start: bank 1 was blank */
+    assert_int_equal(r->fk.resumes_rx, 2);
     assert_int_equal(r->fk.starts, 2);
     assert_int_equal(r->res.resumes, 1);
     assert_non_null(strstr(r->ev.last_resume_reason, "verified"));
@@ -920,6 +934,141 @@ static void test_session_reply_timeout_scales_with_the_bytes_in_flight(void **st
     assert_int_equal(session_reply_timeout_ms(1000000, 4148, 50), SESSION_FLASH_MS + 42 + 50);
 }
 
+/* ---- a fresh run probes what bank 1 already holds ---------------------------------------- */
+
+static uint32_t ceil_log2(uint32_t v)
+{
+    uint32_t k = 0;
+    while ((1ull << k) < v)
+        k++;
+    return k;
+}
+
+static uint32_t probe_bound(uint32_t bin_len)
+{
+    return SESSION_PROBE_MAX(ceil_log2((bin_len + PAGE - 1) / PAGE));
+}
+
+/* Firmware bytes from `at` on were each sent once; none below `at` was sent at all. */
+static void assert_sent_from(const fake_t *fk, uint32_t at, uint32_t len)
+{
+    for (uint32_t i = 0; i < len; i++)
+        assert_int_equal(fk->rx_count[i], i >= at);
+}
+
+/* One resume event at `at` naming the `held` bytes found, or none when nothing was reused. */
+static void assert_probe_resume(const run_t *r, uint32_t at, uint32_t held)
+{
+    if (at == 0) {
+        assert_int_equal(count_kind(&r->ev, SESSION_EV_RESUME), 0);
+        assert_int_equal(r->res.resumes, 0);
+        return;
+    }
+    const session_event_t *ev = first_kind(&r->ev, SESSION_EV_RESUME);
+    assert_int_equal(count_kind(&r->ev, SESSION_EV_RESUME), 1);
+    assert_int_equal(ev->offset, at);
+    assert_int_equal(ev->acked, 0); /* this process had acknowledged nothing */
+    assert_int_equal(ev->cause, SESSION_CAUSE_FOUND_IN_FLASH);
+    char want[64];
+    snprintf(want, sizeof(want), "already held the first %u bytes", held);
+    assert_non_null(strstr(r->ev.last_resume_reason, want));
+    assert_int_equal(r->res.resumes, 1);
+}
+
+/*
+ * An earlier process (and device) died mid-update: bank 1 holds some prefix
+ * of the image. BIN_LEN is 12 pages + 864 bytes, so 13 candidates and at most
+ * 3 + ceil(log2 13) = 7 probes. `claim` is the last RESUME the device sees.
+ */
+static void test_session_fresh_run_reuses_what_bank1_already_holds(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t held;  /* bytes of the image at the start of bank 1 */
+        bool stale;     /* from 2 pages on, bank 1 holds another image of the same length */
+        uint32_t at;    /* where firmware must continue */
+        uint32_t claim; /* the winning claim: the last RESUME */
+        uint32_t probes;
+    } cases[] = {
+        {0, false, 0, PAGE, 1},                   /* blank: one small RESUME, from 0 */
+        {1000, false, 0, PAGE, 1},                /* less than a page: nothing to reuse */
+        {3 * PAGE, false, 3 * PAGE, 3 * PAGE, 6}, /* exact pages: the search ends on it */
+        {10000, false, 2 * PAGE, 2 * PAGE, 7},    /* mid-page: the winner is re-issued */
+        {BIN_LEN, false, 12 * PAGE, BIN_LEN, 2},  /* killed before COMMIT: all of it */
+        {BIN_LEN, true, 2 * PAGE, 2 * PAGE, 7},   /* stale bank 1 sharing two pages */
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        run_t *r = new_run(2048, 2);
+        memcpy(r->fk.bank1, g_bin, cases[c].held);
+        for (uint32_t i = 2 * PAGE; cases[c].stale && i < BIN_LEN; i++)
+            r->fk.bank1[i] ^= 0x5A;
+        assert_int_equal(run(r), SESSION_OK);
+        assert_activated(r);
+        assert_sent_from(&r->fk, cases[c].at, BIN_LEN);
+        assert_probe_resume(r, cases[c].at, cases[c].claim);
+        assert_int_equal(r->res.probes, cases[c].probes);
+        assert_true(r->res.probes <= probe_bound(BIN_LEN));
+        assert_int_equal(r->fk.resumes_rx, cases[c].probes);
+        assert_int_equal(r->fk.last_claim, cases[c].claim);
+        assert_int_equal(r->res.retries, 0);
+        assert_int_equal(r->fk.starts, 1);
+        free(r);
+    }
+}
+
+/* A page-multiple image wholly staged: the RESUME leaves the device READY; no DATA at all. */
+static void test_session_fresh_run_with_the_whole_page_multiple_image_only_commits(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->bin_len = 12 * PAGE;
+    memcpy(r->fk.bank1, g_bin, r->bin_len);
+    assert_int_equal(run(r), SESSION_OK);
+    assert_int_equal(r->fk.app_version, NEW_VERSION);
+    assert_int_equal(r->fk.staged_len, 12 * PAGE);
+    assert_int_equal(r->fk.data_frames, 1); /* the init packet */
+    assert_sent_from(&r->fk, 12 * PAGE, 12 * PAGE);
+    assert_probe_resume(r, 12 * PAGE, 12 * PAGE);
+    assert_int_equal(r->res.probes, 2);
+    assert_int_equal(r->fk.commits, 1);
+    free(r);
+}
+
+/* The device refuses the first claim: no search, firmware from 0, one RESUME spent. */
+static void test_session_probe_mismatch_at_the_first_page_sends_everything(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    memcpy(r->fk.bank1, g_bin, BIN_LEN);
+    r->fk.resume_mismatch = true;
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    assert_sent_from(&r->fk, 0, BIN_LEN);
+    assert_probe_resume(r, 0, 0);
+    assert_int_equal(r->res.probes, 1);
+    assert_int_equal(r->fk.resumes_rx, 1);
+    assert_int_equal(r->fk.last_claim, PAGE);
+    assert_int_equal(r->res.retries, 0);
+    free(r);
+}
+
+/* A lost probe reply: the same claim again after the timeout; the search is unchanged. */
+static void test_session_probe_reply_lost_repeats_the_claim(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    memcpy(r->fk.bank1, g_bin, 3 * PAGE);
+    r->fk.drop_resume_reply = 2; /* the claim of the whole image */
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    assert_sent_from(&r->fk, 3 * PAGE, BIN_LEN);
+    assert_probe_resume(r, 3 * PAGE, 3 * PAGE);
+    assert_int_equal(r->res.probes, 7); /* 6 claims, one of them twice */
+    assert_int_equal(r->res.retries, 1);
+    assert_int_equal(first_kind(&r->ev, SESSION_EV_RETRY)->cause, SESSION_CAUSE_TIMEOUT);
+    free(r);
+}
+
 #ifdef DFUART_HAVE_DFW_RX
 /* ---- the real device receiver (device_fw/dfw_rx) over a fake flash ---------------------
  *
@@ -958,6 +1107,7 @@ typedef struct {
     size_t out_len, out_pos;
     unsigned boots;
     uint32_t no_buffer, dropped; /* receiver counters summed over its boots */
+    uint32_t preload;            /* bank 1 starts with the image's first `preload` bytes */
     transport_t link;
 } rx_dev_t;
 
@@ -1190,6 +1340,7 @@ static session_err_t rx_run(rx_dev_t *d, events_t *ev, session_result_t *res)
     const pkg_image_t *app = pkg_image(pkg, 0);
     assert_int_equal(app->bin_len, BIN_LEN);
     d->fw_version = app->init.fw_version;
+    memcpy(d->fl->mem + RX_BANK1, app->bin, d->preload); /* an earlier process's work */
     session_image_t img = {app->dat, (uint32_t)app->dat_len, app->bin, (uint32_t)app->bin_len,
                            true,     app->init.fw_version};
     session_config_t cfg = {&d->link, rx_now, d, record, ev, 1000000, 5000, 10};
@@ -1236,6 +1387,36 @@ static void test_session_real_receiver_resumes_after_a_reset(void **state)
     assert_int_equal(res.resumes, 1);
     free(ev);
     rx_dev_free(d);
+}
+
+/*
+ * dfw_rx accepts RESUME after RESUME before any DATA: the probe's misses put
+ * it back at 0, the re-issued winner positions it again, and the flash rules
+ * (erase before program, each word once) hold for the page rewritten there.
+ */
+static void test_session_real_receiver_reuses_what_bank1_already_holds(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t preload, at;
+    } cases[] = {{30000, 7 * PAGE}, {BIN_LEN, 12 * PAGE}, {100, 0}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        rx_dev_t *d = rx_dev_new(1);
+        d->preload = cases[c].preload;
+        events_t *ev = calloc(1, sizeof(*ev));
+        session_result_t res;
+        assert_non_null(ev);
+        assert_int_equal(rx_run(d, ev, &res), SESSION_OK);
+        assert_int_equal(res.after.app_version, 2);
+        assert_true(res.probes >= 1 && res.probes <= probe_bound(BIN_LEN));
+        assert_int_equal(count_kind(ev, SESSION_EV_RETRY), 0);
+        assert_int_equal(res.resumes, cases[c].at > 0);
+        const session_event_t *r = first_kind(ev, SESSION_EV_RESUME);
+        if (cases[c].at > 0)
+            assert_int_equal(r->offset, cases[c].at);
+        free(ev);
+        rx_dev_free(d);
+    }
 }
 
 static void test_session_real_receiver_older_version_is_rejected(void **state)
@@ -1295,9 +1476,14 @@ int main(void)
         cmocka_unit_test(test_session_events_render_as_json_lines),
         cmocka_unit_test(test_session_rejects_bad_arguments),
         cmocka_unit_test(test_session_reply_timeout_scales_with_the_bytes_in_flight),
+        cmocka_unit_test(test_session_fresh_run_reuses_what_bank1_already_holds),
+        cmocka_unit_test(test_session_fresh_run_with_the_whole_page_multiple_image_only_commits),
+        cmocka_unit_test(test_session_probe_mismatch_at_the_first_page_sends_everything),
+        cmocka_unit_test(test_session_probe_reply_lost_repeats_the_claim),
 #ifdef DFUART_HAVE_DFW_RX
         cmocka_unit_test(test_session_real_receiver_stages_and_activates),
         cmocka_unit_test(test_session_real_receiver_resumes_after_a_reset),
+        cmocka_unit_test(test_session_real_receiver_reuses_what_bank1_already_holds),
         cmocka_unit_test(test_session_real_receiver_older_version_is_rejected),
 #endif
     };

@@ -617,12 +617,26 @@ static void check_staged(const world_t *w)
     free(ref);
 }
 
-/* Every word of the image and of the settings record programmed exactly once, nothing else. */
+/* The image word at bank-1 address `a`, the last one padded with 0xFF. */
+static uint32_t image_word(const world_t *w, uint32_t a)
+{
+    uint8_t b[4] = {0xFF, 0xFF, 0xFF, 0xFF};
+    size_t off = a - BANK1;
+    memcpy(b, w->pkg.bin + off, w->pkg.bin_len - off < 4 ? w->pkg.bin_len - off : 4);
+    return get32(b);
+}
+
+/*
+ * Every word of the image and of the settings record programmed exactly once,
+ * nothing else; image words of 0xFFFFFFFF are never programmed (the blank page
+ * holds them already).
+ */
 static void check_written_once(const world_t *w)
 {
     uint32_t img_end = BANK1 + ((uint32_t)w->pkg.bin_len + 3u) / 4u * 4u;
     for (uint32_t a = 0; a < FLASH_SIZE; a += 4) {
-        bool staged = (a >= BANK1 && a < img_end) || (a >= SETTINGS && a < SETTINGS + 896);
+        bool staged = (a >= BANK1 && a < img_end && image_word(w, a) != 0xFFFFFFFFu) ||
+                      (a >= SETTINGS && a < SETTINGS + 896);
         if (w->dev.f->programs[a / 4] != (staged ? 1 : 0)) {
             fail_msg("word 0x%x programmed %u times", a, w->dev.f->programs[a / 4]);
         }
@@ -1468,6 +1482,223 @@ static void test_dfw_rx_lost_reply_is_counted_and_retransmit_is_duplicate(void *
     world_free(&w);
 }
 
+/* ============================================================ idle pre-erase */
+
+static bool page_blank(const uint8_t *mem, uint32_t page)
+{
+    for (uint32_t i = 0; i < PAGE; i++) {
+        if (mem[page + i] != 0xFF) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Bank 1 in these worlds holds bytes that are neither blank nor a copy of the
+ * running image, i.e. possibly an interrupted update: the receiver pre-erases
+ * it only after DFW_RX_DISCARD_S seconds without a byte from a host.
+ */
+static void make_quiet(world_t *w)
+{
+    dfw_rx_tick(w->rx, 1000u);
+    dfw_rx_tick(w->rx, 1000u + DFW_RX_DISCARD_S * 1000u);
+}
+
+/* dfw_rx_idle() until it says done; each call erases at most one page and programs nothing. */
+static unsigned idle_all(world_t *w)
+{
+    unsigned calls = 0;
+    bool more = true;
+    while (more) {
+        assert_true(calls <= (DFU_END - BANK1) / PAGE);
+        unsigned erases = w->dev.f->erases, writes = w->dev.f->writes;
+        more = dfw_rx_idle(w->rx);
+        assert_true(w->dev.f->erases - erases <= 1);
+        assert_int_equal(w->dev.f->writes, writes);
+        calls++;
+    }
+    return calls;
+}
+
+/*
+ * At start-up with stale data in bank 1: the idle pass erases exactly the
+ * non-blank pages of [bank1, app data), one per call, nothing else; then the
+ * update erases no bank-1 page at all and the result equals a direct stage.
+ */
+static void test_dfw_rx_idle_pre_erases_bank1_then_update_skips_erases(void **state)
+{
+    (void)state;
+    world_t w;
+    world_make(&w);
+    make_quiet(&w);
+    /* Two pages already blank (erased before this boot, as far as the fake flash knows). */
+    memset(w.dev.f->mem + BANK1 + 3 * PAGE, 0xFF, 2 * PAGE);
+    w.dev.f->erased[BANK1 / PAGE + 3] = w.dev.f->erased[BANK1 / PAGE + 4] = 1;
+    memcpy(w.dev.before, w.dev.f->mem, FLASH_SIZE);
+    unsigned pages = (DFU_END - BANK1) / PAGE;
+    /* One call per erase: the call erasing the last page (not blank) already says "done". */
+    assert_int_equal(idle_all(&w), pages - 2);
+    for (uint32_t a = 0; a < FLASH_SIZE; a += PAGE) {
+        bool area = a >= BANK1 && a < DFU_END;
+        unsigned want = area && !page_blank(w.dev.before, a) ? 1 : 0;
+        assert_int_equal(w.dev.f->erase_count[a / PAGE], want);
+        if (area) {
+            assert_true(page_blank(w.dev.f->mem, a));
+        } else {
+            assert_memory_equal(w.dev.f->mem + a, w.dev.before + a, PAGE);
+        }
+    }
+    unsigned reads = w.dev.f->reads;
+    assert_false(dfw_rx_idle(w.rx)); /* done: not even a read */
+    assert_int_equal(w.dev.f->reads, reads);
+
+    memset(w.dev.f->erase_count, 0, sizeof(w.dev.f->erase_count));
+    full_session(&w, FRAME_MAX_PAYLOAD, 2);
+    assert_memory_equal(w.dev.f->mem + BANK1, w.pkg.bin, w.pkg.bin_len);
+    for (uint32_t a = 0; a < FLASH_SIZE; a += PAGE) {
+        assert_int_equal(w.dev.f->erase_count[a / PAGE], a == SETTINGS ? 1 : 0);
+    }
+    check_written_once(&w);
+    uint8_t want[896];
+    expected_settings(w.dev.before + SETTINGS, w.pkg.dat, w.pkg.dat_len, want);
+    assert_memory_equal(w.dev.f->mem + SETTINGS, want, sizeof(want));
+    /* After COMMIT the staged image is never pre-erased, nor after the reset (update pending). */
+    unsigned ops = flash_ops(&w.dev);
+    assert_false(dfw_rx_idle(w.rx));
+    world_reboot(&w);
+    assert_false(dfw_rx_idle(w.rx));
+    assert_int_equal(flash_ops(&w.dev), ops);
+    world_free(&w);
+}
+
+/*
+ * START stops idle erasing at once (also while only the init packet has
+ * arrived); staging then skips the pages already erased and erases the rest
+ * of the image's pages once. ABORT lets the idle pass start over: it erases
+ * what the aborted session wrote.
+ */
+static void test_dfw_rx_idle_stops_when_a_session_starts(void **state)
+{
+    (void)state;
+    world_t w;
+    world_make(&w);
+    make_quiet(&w);
+    for (int i = 0; i < 4; i++) {
+        assert_true(dfw_rx_idle(w.rx));
+    }
+    assert_int_equal(w.dev.f->erases, 4);
+    reply_t r = send_start(w.h, &w.pkg.start);
+    EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_INIT, 0, MSG_PHASE_INIT);
+    assert_false(dfw_rx_idle(w.rx));
+    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 0, w.pkg.dat, 10);
+    assert_false(dfw_rx_idle(w.rx));
+    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 10, w.pkg.dat + 10, w.pkg.dat_len - 10);
+    EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 0, MSG_PHASE_FIRMWARE);
+    assert_false(dfw_rx_idle(w.rx));
+    assert_int_equal(w.dev.f->erases, 4);
+    send_prefix(&w, 6 * 2048, 2048); /* pages 0-2 of bank 1 */
+    assert_false(dfw_rx_idle(w.rx));
+    for (uint32_t p = 0; p < 6; p++) {
+        assert_int_equal(w.dev.f->erase_count[BANK1 / PAGE + p], p < 4 ? 1 : 0);
+    }
+    r = transact(w.h, MSG_ABORT, 0, 0, NULL, 0);
+    EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
+    unsigned erases = w.dev.f->erases;
+    assert_true(dfw_rx_idle(w.rx)); /* starts over at bank 1: page 0 holds firmware */
+    assert_int_equal(w.dev.f->erases, erases + 1);
+    assert_int_equal(w.dev.f->erase_count[BANK1 / PAGE], 2);
+    idle_all(&w);
+    for (uint32_t a = BANK1; a < DFU_END; a += PAGE) {
+        assert_true(page_blank(w.dev.f->mem, a));
+        /* pages 0-2: idle, then firmware, then idle again; the rest once */
+        assert_int_equal(w.dev.f->erase_count[a / PAGE], a < BANK1 + 3 * PAGE ? 2 : 1);
+    }
+    /* The whole update again: bank 1 is blank, so no page needs erasing. */
+    memset(w.dev.f->erase_count, 0, sizeof(w.dev.f->erase_count));
+    memset(w.dev.f->programs, 0, sizeof(w.dev.f->programs));
+    full_session(&w, 1500, 2);
+    for (uint32_t a = 0; a < FLASH_SIZE; a += PAGE) {
+        assert_int_equal(w.dev.f->erase_count[a / PAGE], a == SETTINGS ? 1 : 0);
+    }
+    check_written_once(&w);
+    world_free(&w);
+}
+
+/* The settings say bank 1 is not free, or cannot be read: idle does nothing. */
+static void test_dfw_rx_idle_does_nothing_while_update_pending(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t off, value;
+    } cases[] = {{20, 1}, {32, 0}, {44, 0xB1}, {0, 0x12345678}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        world_t w;
+        world_make(&w);
+        uint8_t *set = w.dev.f->mem + SETTINGS;
+        put32(set + cases[i].off, cases[i].value);
+        if (cases[i].off != 0) {
+            put32(set, crc32_compute(set + 4, 88));
+        }
+        memcpy(w.dev.before, w.dev.f->mem, FLASH_SIZE);
+        assert_false(dfw_rx_idle(w.rx));
+        assert_false(dfw_rx_idle(w.rx));
+        check_flash_untouched(&w);
+        world_free(&w);
+    }
+}
+
+/* A frame that arrived since the last poll is answered before any erase. */
+static void test_dfw_rx_idle_yields_to_a_queued_frame(void **state)
+{
+    (void)state;
+    world_t w;
+    world_make(&w);
+    make_quiet(&w);
+    assert_true(dfw_rx_idle(w.rx));
+    unsigned erases = w.dev.f->erases;
+    uint16_t seq = host_send(w.h, MSG_HELLO, 0, 0, NULL, 0);
+    assert_true(dfw_rx_idle(w.rx)); /* "poll first" */
+    assert_int_equal(w.dev.f->erases, erases);
+    assert_int_equal(poll_one(w.h), DFW_RX_WORKED);
+    reply_t r = pop_reply(w.h);
+    assert_int_equal(r.f.seq, seq);
+    assert_int_equal(r.f.type, MSG_INFO);
+    assert_int_equal(r.info.flags, 0); /* idle work is invisible on the wire */
+    assert_true(dfw_rx_idle(w.rx));
+    assert_int_equal(w.dev.f->erases, erases + 1);
+    world_free(&w);
+}
+
+/*
+ * Reset during an idle erase: the page is torn (almost blank). After the
+ * reboot an update comes first: staging erases the torn page again, skips the
+ * pages the idle pass finished, and the image is right.
+ */
+static void test_dfw_rx_torn_idle_erase_is_erased_by_staging(void **state)
+{
+    (void)state;
+    world_t w;
+    world_make(&w);
+    make_quiet(&w);
+    for (int i = 0; i < 5; i++) {
+        assert_true(dfw_rx_idle(w.rx));
+    }
+    uint32_t torn = BANK1 + 5 * PAGE; /* the 6th erase is cut */
+    memset(w.dev.f->mem + torn, 0xFF, PAGE);
+    w.dev.f->mem[torn + 2049] = 0xDF;
+    world_reboot(&w);
+    memset(w.dev.f->erase_count, 0, sizeof(w.dev.f->erase_count));
+    full_session(&w, 2048, 2);
+    assert_memory_equal(w.dev.f->mem + BANK1, w.pkg.bin, w.pkg.bin_len);
+    uint32_t img_pages_end = BANK1 + ((uint32_t)w.pkg.bin_len + PAGE - 1) / PAGE * PAGE;
+    for (uint32_t a = BANK1; a < img_pages_end; a += PAGE) {
+        assert_int_equal(w.dev.f->erase_count[a / PAGE], a < torn ? 0 : 1);
+    }
+    check_written_once(&w);
+    world_free(&w);
+}
+
 static void test_dfw_rx_null_arguments_are_harmless(void **state)
 {
     (void)state;
@@ -1477,6 +1708,7 @@ static void test_dfw_rx_null_arguments_are_harmless(void **state)
     assert_int_equal(dfw_rx_input(NULL, (const uint8_t *)"x", 1), 0);
     assert_int_equal(dfw_rx_poll(NULL), DFW_RX_IDLE);
     dfw_rx_tick(NULL, 0);
+    assert_false(dfw_rx_idle(NULL));
     dfw_rx_get_stats(NULL, &s);
     assert_int_equal(s.frames + s.replies, 0);
     assert_int_equal(dfw_rx_phase(NULL), MSG_PHASE_IDLE);
@@ -1484,6 +1716,33 @@ static void test_dfw_rx_null_arguments_are_harmless(void **state)
     world_make(&w);
     assert_int_equal(dfw_rx_input(w.rx, NULL, 5), 0);
     assert_int_equal(dfw_rx_poll(w.rx), DFW_RX_IDLE);
+    world_free(&w);
+}
+
+/* An interrupted update in bank 1 survives idle time until the host has been
+ * silent for DFW_RX_DISCARD_S; a copy of the running image does not wait. */
+static void test_dfw_rx_idle_keeps_an_interrupted_update(void **state)
+{
+    (void)state;
+    world_t w;
+    world_make(&w);
+    memcpy(w.dev.before, w.dev.f->mem, FLASH_SIZE);
+    dfw_rx_tick(w.rx, 1000u);
+    dfw_rx_tick(w.rx, 1000u + (DFW_RX_DISCARD_S - 1u) * 1000u);
+    for (int i = 0; i < 5; i++)
+        assert_false(dfw_rx_idle(w.rx));
+    assert_int_equal(w.dev.f->erases, 0);
+    assert_memory_equal(w.dev.f->mem, w.dev.before, FLASH_SIZE);
+    dfw_rx_tick(w.rx, 1000u + DFW_RX_DISCARD_S * 1000u);
+    assert_true(dfw_rx_idle(w.rx));
+    assert_int_equal(w.dev.f->erases, 1);
+    world_free(&w);
+
+    /* bank 1 starting with the running image (as an activation leaves it): stale at once */
+    world_make(&w);
+    memcpy(w.dev.f->mem + BANK1, w.dev.f->mem + 0x26000u, 50016u); /* app_s132.bin */
+    assert_true(dfw_rx_idle(w.rx));
+    assert_int_equal(w.dev.f->erases, 1);
     world_free(&w);
 }
 
@@ -1518,6 +1777,12 @@ int main(void)
         cmocka_unit_test(test_dfw_rx_abort_forgets_the_session),
         cmocka_unit_test(test_dfw_rx_buffer_is_free_before_the_reply_leaves),
         cmocka_unit_test(test_dfw_rx_lost_reply_is_counted_and_retransmit_is_duplicate),
+        cmocka_unit_test(test_dfw_rx_idle_pre_erases_bank1_then_update_skips_erases),
+        cmocka_unit_test(test_dfw_rx_idle_stops_when_a_session_starts),
+        cmocka_unit_test(test_dfw_rx_idle_keeps_an_interrupted_update),
+        cmocka_unit_test(test_dfw_rx_idle_does_nothing_while_update_pending),
+        cmocka_unit_test(test_dfw_rx_idle_yields_to_a_queued_frame),
+        cmocka_unit_test(test_dfw_rx_torn_idle_erase_is_erased_by_staging),
         cmocka_unit_test(test_dfw_rx_null_arguments_are_harmless),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -384,6 +385,17 @@ static unsigned flash_ops(const device_t *d)
     return d->f->writes + d->f->erases;
 }
 
+/* Every byte 0xFF? */
+static bool page_is_blank(const uint8_t *mem, uint32_t page)
+{
+    for (uint32_t i = 0; i < PAGE; i++) {
+        if (mem[page + i] != 0xFF) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Settings page the recipe must produce, built independently (spec §8.3 step 5). */
 static void expected_settings(const uint8_t *old, const uint8_t *dat, size_t n, uint8_t *out)
 {
@@ -403,8 +415,9 @@ static void expected_settings(const uint8_t *old, const uint8_t *dat, size_t n, 
  * After a successful stage: bank 1 holds the image (0xFF after it up to the
  * page end), the settings page holds the recipe's result, and every other
  * byte of flash, the backup page included, is what it was. Every bank-1 page
- * and the settings page were erased exactly once, no other page at all, and no
- * word outside bank 1 and the settings record was ever programmed.
+ * that was not blank before and the settings page were erased exactly once, no
+ * other page at all (blank pages are not erased), and no word outside bank 1
+ * and the settings record was ever programmed.
  */
 static void check_staged(const device_t *d, uint32_t bank1, const blob_t *img, const uint8_t *dat,
                          size_t dat_len)
@@ -428,7 +441,7 @@ static void check_staged(const device_t *d, uint32_t bank1, const blob_t *img, c
     assert_memory_equal(f->mem + set + PAGE, d->before + set + PAGE, f->size - set - PAGE);
     for (uint32_t p = 0; p < f->size / PAGE; p++) {
         uint32_t a = p * PAGE;
-        int staged = (a >= bank1 && a < pages_end) || a == set;
+        int staged = (a >= bank1 && a < pages_end && !page_is_blank(d->before, a)) || a == set;
         if (f->erase_count[p] != (staged ? 1 : 0)) {
             fail_msg("page 0x%x erased %u times", a, f->erase_count[p]);
         }
@@ -1118,6 +1131,483 @@ static void test_dfw_stage_two_devices_interleaved(void **state)
     free(b.d);
 }
 
+/* ==================================================== flash ceiling: blank skip */
+
+/* Make [from, to) erased flash in the device and in its "before" snapshot. */
+static void blank_range(device_t *d, uint32_t from, uint32_t to)
+{
+    memset(d->f->mem + from, 0xFF, to - from);
+    memset(d->before + from, 0xFF, to - from);
+}
+
+static unsigned erases_in(const device_t *d, uint32_t from, uint32_t to)
+{
+    unsigned n = 0;
+    for (uint32_t a = from; a < to; a += PAGE) {
+        n += d->f->erase_count[a / PAGE];
+    }
+    return n;
+}
+
+static unsigned touched_words(const device_t *d, uint32_t from, uint32_t to)
+{
+    unsigned n = 0;
+    for (uint32_t a = from; a < to; a += 4) {
+        n += d->f->touched[a / 4];
+    }
+    return n;
+}
+
+/* Bank 1 already erased (e.g. by idle pre-erase): the whole stage erases only the settings page. */
+static void test_dfw_stage_blank_bank1_needs_no_erase(void **state)
+{
+    (void)state;
+    uint8_t dat[600];
+    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
+    blob_t img = load_bin("app_s132");
+    device_t d;
+    device_make(&d, DEV_52832_S132);
+    blank_range(&d, 0x33000, 0x75000);
+    stage_whole(&d, dat, dat_len, &img, 2048, 0);
+    assert_int_equal(erases_in(&d, 0x33000, 0x75000), 0);
+    assert_int_equal(d.f->erases, 1); /* the settings page */
+    check_staged(&d, 0x33000, &img, dat, dat_len);
+    device_free(&d);
+    free(img.d);
+}
+
+/* The blank check is exact: one byte (or one bit) that is not 0xFF anywhere in a page erases it. */
+static void test_dfw_stage_almost_blank_page_is_erased(void **state)
+{
+    (void)state;
+    uint8_t dat[600];
+    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
+    blob_t img = load_bin("app_s132"); /* 50016 bytes: pages 0x33000..0x3F000 */
+    device_t d;
+    device_make(&d, DEV_52832_S132);
+    blank_range(&d, 0x33000, 0x75000);
+    d.f->mem[0x34000] = 0x00;        /* first byte of page 1 */
+    d.f->mem[0x36FFF] = 0xFE;        /* last byte of page 3, one bit */
+    d.f->mem[0x3F000 + 3000] = 0x7F; /* last page, past the image end (50016 = 0xC360) */
+    memcpy(d.before, d.f->mem, d.f->size);
+    stage_whole(&d, dat, dat_len, &img, 1000, 0);
+    for (uint32_t a = 0x33000; a < 0x75000; a += PAGE) {
+        unsigned want = a == 0x34000 || a == 0x36000 || a == 0x3F000 ? 1 : 0;
+        if (d.f->erase_count[a / PAGE] != want) {
+            fail_msg("page 0x%x erased %u times", a, d.f->erase_count[a / PAGE]);
+        }
+    }
+    check_staged(&d, 0x33000, &img, dat, dat_len);
+    device_free(&d);
+    free(img.d);
+}
+
+/* Image with 0xFF words: a run over a whole page, runs across a page boundary, single words. */
+static blob_t image_with_ff_runs(size_t n)
+{
+    blob_t img = make_image(n, 77);
+    memset(img.d + 4096, 0xFF, 4096);       /* page 1 entirely */
+    memset(img.d + 12288 - 40, 0xFF, 80);   /* run across the page 2/3 boundary */
+    memset(img.d + 20000, 0xFF, 4);         /* one aligned word */
+    memset(img.d + 20010, 0xFF, 4);         /* unaligned: no whole 0xFF word */
+    memset(img.d + 16384 - 124, 0xFF, 124); /* end of page 3 */
+    memset(img.d + n - 3, 0xFF, 3);         /* last partial word, 0xFF padded: all 0xFF */
+    return img;
+}
+
+static unsigned non_ff_words(const blob_t *img)
+{
+    unsigned n = 0;
+    for (size_t off = 0; off < img->n; off += 4) {
+        uint8_t w[4] = {0xFF, 0xFF, 0xFF, 0xFF};
+        memcpy(w, img->d + off, img->n - off < 4 ? img->n - off : 4);
+        n += get32(w) != 0xFFFFFFFFu;
+    }
+    return n;
+}
+
+/* 0xFFFFFFFF words are left out, in any chunking; offsets, CRC and the read-back still hold. */
+static void test_dfw_stage_skips_programming_ff_words(void **state)
+{
+    (void)state;
+    static const size_t chunks[] = {1, 3, 4, 2048, 0};
+    uint8_t dat[600];
+    const size_t n = 23003; /* 6 pages, last word partial */
+    size_t dat_len = make_dat(dat, 0, (uint32_t)n, 3);
+    blob_t img = image_with_ff_runs(n);
+    unsigned want = non_ff_words(&img);
+    assert_true(want < (n + 3) / 4 - 1024 - 20);
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        for (int pre_blank = 0; pre_blank <= 1; pre_blank++) {
+            device_t d;
+            device_make(&d, DEV_52832_MBR);
+            if (pre_blank) {
+                blank_range(&d, 0xE000, 0x75000);
+            }
+            stage_whole(&d, dat, dat_len, &img, chunks[i], 5);
+            assert_int_equal(touched_words(&d, 0xE000, 0x75000), want);
+            check_staged(&d, 0xE000, &img, dat, dat_len); /* stale page 1 still erased */
+            assert_int_equal(erases_in(&d, 0xE000, 0x75000), pre_blank ? 0 : 6);
+            device_free(&d);
+        }
+    }
+    free(img.d);
+}
+
+/*
+ * The image's last pages hold only 0xFF: nothing is programmed there, but the
+ * stale pages must still be erased, or bank 1 would not hold the image.
+ */
+static void test_dfw_stage_erases_stale_pages_under_trailing_ff(void **state)
+{
+    (void)state;
+    uint8_t dat[600];
+    const size_t n = 3 * 4096 + 1001;
+    size_t dat_len = make_dat(dat, 0, (uint32_t)n, 3);
+    blob_t img = make_image(n, 3);
+    memset(img.d + 4096 + 2000, 0xFF, n - 4096 - 2000); /* pages 2 and 3 all 0xFF */
+    for (size_t chunk = 4; chunk <= 8192; chunk *= 8) {
+        device_t d;
+        device_make(&d, DEV_52832_MBR);
+        stage_whole(&d, dat, dat_len, &img, chunk, 0);
+        check_staged(&d, 0xE000, &img, dat, dat_len);
+        assert_int_equal(erases_in(&d, 0xE000, 0x75000), 4);
+        assert_int_equal(touched_words(&d, 0xE000 + 8192, 0x75000), 0);
+        device_free(&d);
+    }
+    free(img.d);
+}
+
+/* A skipped word is still verified: finish reads every byte back, so a 0 bit there is caught. */
+static void test_dfw_stage_finish_verifies_skipped_words(void **state)
+{
+    (void)state;
+    uint8_t dat[600];
+    uint32_t scratch[DFW_SETTINGS_WORDS];
+    const size_t n = 23003;
+    size_t dat_len = make_dat(dat, 0, (uint32_t)n, 3);
+    blob_t img = image_with_ff_runs(n);
+    device_t d;
+    device_make(&d, DEV_52832_MBR);
+    dfw_stage_t st;
+    dfw_stage_init(&st);
+    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
+    write_range(&st, &img, 0, 4096, 0);
+    d.f->mem[0xE000 + 4096 + 100] = 0xEF; /* a bit drops in the all-0xFF page after its check */
+    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_ERR_VERIFY);
+    assert_int_equal(d.f->erase_count[0x7F], 0); /* settings untouched */
+    device_free(&d);
+    free(img.d);
+}
+
+/*
+ * Reset while the page at the resume point held a torn word (a few bits 0, the
+ * rest 0xFF) past what the host knows: not blank, so RESUME's page is erased
+ * again (the fake flash fails the test on a program over a 0 bit).
+ */
+static void test_dfw_stage_resume_reerases_page_with_torn_word(void **state)
+{
+    (void)state;
+    uint8_t dat[600];
+    uint32_t scratch[DFW_SETTINGS_WORDS];
+    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
+    blob_t img = load_bin("app_s132");
+    device_t d;
+    device_make(&d, DEV_52832_S132);
+    blank_range(&d, 0x33000, 0x75000);
+    dfw_stage_t st;
+    dfw_stage_init(&st);
+    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
+    assert_int_equal(dfw_stage_write(&st, 0, img.d, 8192), DFW_OK);
+    d.f->mem[0x33000 + 8192 + 5] &= 0xF7; /* power cut mid-program of the next word */
+    dfw_stage_t st2;                      /* after the reset */
+    dfw_stage_init(&st2);
+    assert_int_equal(dfw_stage_begin(&st2, &d.hal, &d.layout, dat, dat_len), DFW_OK);
+    assert_int_equal(dfw_stage_resume(&st2, 8192, crc32_compute(img.d, 8192)), DFW_OK);
+    assert_int_equal(dfw_stage_next_offset(&st2), 8192);
+    write_range(&st2, &img, 8192, 2048, 0);
+    assert_int_equal(dfw_stage_finish(&st2, scratch), DFW_RESET_REQUIRED);
+    assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
+    assert_int_equal(d.f->erase_count[(0x33000 + 8192) / PAGE], 1); /* the torn page */
+    assert_int_equal(erases_in(&d, 0x33000, 0x75000), 1);
+    device_free(&d);
+    free(img.d);
+}
+
+/* ================================================ flash ceiling: idle pre-erase */
+
+/* Run idle calls until *more is false; each call erases at most one page, never programs. */
+static unsigned idle_until_done(device_t *d, dfw_stage_t *st, unsigned max_calls)
+{
+    bool more = true;
+    unsigned calls = 0;
+    while (more) {
+        assert_true(calls < max_calls);
+        unsigned erases = d->f->erases;
+        assert_int_equal(dfw_stage_idle_erase(st, &d->hal, &d->layout, true, &more), DFW_OK);
+        assert_true(d->f->erases - erases <= 1);
+        assert_true(d->f->erases - erases == 1 || !more);
+        calls++;
+    }
+    assert_int_equal(d->f->writes, 0);
+    return calls;
+}
+
+/* Idle erasing leaves flash as `before` except the non-blank pages of [bank1, end), now blank. */
+static void check_idle_erased(const device_t *d, uint32_t bank1, uint32_t end)
+{
+    const fake_flash_t *f = d->f;
+    for (uint32_t a = 0; a < f->size; a += PAGE) {
+        bool area = a >= bank1 && a < end;
+        unsigned want = area && !page_is_blank(d->before, a) ? 1 : 0;
+        if (f->erase_count[a / PAGE] != want) {
+            fail_msg("page 0x%x erased %u times", a, f->erase_count[a / PAGE]);
+        }
+        if (area) {
+            assert_true(page_is_blank(f->mem, a));
+        } else {
+            assert_memory_equal(f->mem + a, d->before + a, PAGE);
+        }
+    }
+}
+
+static void test_dfw_stage_idle_erases_nonblank_pages_one_per_call(void **state)
+{
+    (void)state;
+    static const struct {
+        dev_kind_t kind;
+        uint32_t bank1, end;
+    } devs[] = {{DEV_52832_S132, 0x33000, 0x75000},
+                {DEV_52832_MBR, 0xE000, 0x75000},
+                {DEV_52840_S140, 0x71000, 0xF5000}};
+    for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+        device_t d;
+        device_make(&d, devs[i].kind);
+        uint32_t pages = (devs[i].end - devs[i].bank1) / PAGE;
+        /* Some pages already blank: the first, two in the middle, the last. */
+        blank_range(&d, devs[i].bank1, devs[i].bank1 + PAGE);
+        blank_range(&d, devs[i].bank1 + 5 * PAGE, devs[i].bank1 + 7 * PAGE);
+        blank_range(&d, devs[i].end - PAGE, devs[i].end);
+        dfw_stage_t st;
+        dfw_stage_init(&st);
+        unsigned calls = idle_until_done(&d, &st, pages + 1);
+        assert_int_equal(d.f->erases, pages - 4);
+        assert_int_equal(calls, pages - 4 + 1); /* the last call finds only blank pages */
+        check_idle_erased(&d, devs[i].bank1, devs[i].end);
+        /* Done: further calls touch nothing, not even by reading. */
+        unsigned reads = d.f->reads;
+        bool more = true;
+        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+        assert_false(more);
+        assert_int_equal(d.f->reads, reads);
+        /* A fresh state (next boot) scans again and finds nothing to do. */
+        dfw_stage_init(&st);
+        assert_int_equal(idle_until_done(&d, &st, 2), 1);
+        check_idle_erased(&d, devs[i].bank1, devs[i].end);
+        device_free(&d);
+    }
+}
+
+/* Put a u32 into the settings page and fix its CRC. */
+static void settings_put(device_t *d, uint32_t off, uint32_t v)
+{
+    uint8_t *set = d->f->mem + d->layout.settings_addr;
+    put32(set + off, v);
+    put32(set, crc32_compute(set + 4, 88));
+    memcpy(d->before, d->f->mem, d->f->size);
+}
+
+/* Bank 1 is not free, or its place is unknown: idle erasing touches nothing. */
+static void test_dfw_stage_idle_does_nothing_unless_bank1_is_free(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t off, value;
+        dfw_err_t err;
+    } cases[] = {
+        {20, 1, DFW_OK},                 /* bank_current 1: an update is pending */
+        {32, 0, DFW_OK},                 /* bank_0 not a valid app: we may be running from there */
+        {44, 0xB1, DFW_OK},              /* bank_1 holds an external application */
+        {44, 0x01, DFW_OK},              /* bank_1 holds an image awaiting activation */
+        {24, 0x80000, DFW_ERR_NO_SPACE}, /* bank_0 size puts bank 1 past the app data */
+    };
+    for (size_t i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
+        device_t d;
+        device_make(&d, DEV_52832_S132);
+        dfw_err_t want = DFW_ERR_SETTINGS_CRC; /* last round: a torn settings page */
+        if (i < sizeof(cases) / sizeof(cases[0])) {
+            settings_put(&d, cases[i].off, cases[i].value);
+            want = cases[i].err;
+        } else {
+            d.f->mem[0x7F000 + 30] ^= 1;
+        }
+        dfw_stage_t st;
+        dfw_stage_init(&st);
+        bool more = true;
+        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), want);
+        assert_false(more);
+        unsigned reads = d.f->reads;
+        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+        assert_false(more);
+        assert_int_equal(d.f->reads, reads); /* decided once per state */
+        assert_int_equal(flash_ops(&d), 0);
+        device_free(&d);
+    }
+}
+
+/*
+ * Idle erasing some pages, then an update: begin ends idle erasing, staging
+ * skips the pages already erased and erases the rest once. After finish the
+ * settings say "update pending": a new state (as after a reset that did not
+ * activate yet) does not erase the staged image.
+ */
+static void test_dfw_stage_idle_stops_at_begin_and_staging_skips_its_pages(void **state)
+{
+    (void)state;
+    uint8_t dat[600];
+    uint32_t scratch[DFW_SETTINGS_WORDS];
+    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
+    blob_t img = load_bin("app_s132"); /* pages 0x33000..0x3F000 */
+    device_t d;
+    device_make(&d, DEV_52832_S132);
+    dfw_stage_t st;
+    dfw_stage_init(&st);
+    bool more = false;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+        assert_true(more);
+    }
+    assert_int_equal(d.f->erases, 5);
+    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_ERR_STATE);
+    assert_false(more);
+    assert_int_equal(d.f->erases, 5);
+    write_range(&st, &img, 0, 2048, 0);
+    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_ERR_STATE);
+    check_staged(&d, 0x33000, &img, dat, dat_len); /* every image page erased exactly once */
+    dfw_stage_init(&st);
+    unsigned ops = flash_ops(&d);
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+    assert_false(more);
+    assert_int_equal(flash_ops(&d), ops);
+    assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
+    device_free(&d);
+    free(img.d);
+}
+
+/*
+ * Power cut during an idle erase: the page is left torn (mostly 0xFF, some
+ * bits still 0). The next boot's idle pass erases it again, and so does
+ * staging if an update comes first.
+ */
+static void test_dfw_stage_torn_idle_erase_is_erased_again(void **state)
+{
+    (void)state;
+    uint8_t dat[600];
+    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
+    blob_t img = load_bin("app_s132");
+    for (int update_first = 0; update_first <= 1; update_first++) {
+        device_t d;
+        device_make(&d, DEV_52832_S132);
+        dfw_stage_t st;
+        dfw_stage_init(&st);
+        bool more = false;
+        for (int i = 0; i < 3; i++) {
+            assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+        }
+        /* The cut hits the erase of the 4th page (0x36000): a few stale bits survive. */
+        memset(d.f->mem + 0x36000, 0xFF, PAGE);
+        d.f->mem[0x36000 + 17] = 0xFB;
+        d.f->mem[0x36000 + 4000] = 0x7F;
+        memset(d.f->erase_count, 0, sizeof(d.f->erase_count));
+        d.f->erases = d.f->writes = 0;
+        dfw_stage_init(&st); /* the reboot */
+        if (update_first) {
+            stage_whole(&d, dat, dat_len, &img, 4096, 0);
+            assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
+            assert_int_equal(d.f->erase_count[0x36], 1);
+            assert_int_equal(erases_in(&d, 0x33000, 0x36000), 0); /* blank: skipped */
+        } else {
+            assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+            assert_true(more);
+            assert_int_equal(d.f->erase_count[0x36], 1); /* the torn page comes first */
+            assert_int_equal(d.f->erases, 1);
+            assert_true(page_is_blank(d.f->mem, 0x36000));
+        }
+        device_free(&d);
+    }
+    free(img.d);
+}
+
+static void test_dfw_stage_idle_rejects_misuse_and_stops_on_hal_error(void **state)
+{
+    (void)state;
+    device_t d;
+    device_make(&d, DEV_52832_S132);
+    dfw_stage_t st;
+    dfw_stage_init(&st);
+    bool more = true;
+    dfw_hal_t hal = d.hal;
+    hal.page_size = 2048;
+    assert_int_equal(dfw_stage_idle_erase(NULL, &d.hal, &d.layout, true, &more), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, NULL), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_idle_erase(&st, NULL, &d.layout, true, &more), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_idle_erase(&st, &hal, &d.layout, true, &more), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, NULL, true, &more), DFW_ERR_PARAM);
+    assert_false(more);
+    assert_int_equal(flash_ops(&d), 0);
+    assert_null(dfw_stage_dat_buf(NULL));
+
+    d.f->fail_op = 2; /* the second erase fails */
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+    assert_true(more);
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_ERR_FLASH);
+    assert_false(more);
+    assert_int_equal(dfw_stage_phase(&st), DFW_PHASE_FAILED);
+    assert_true(dfw_stage_hal_rc(&st) < 0);
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_ERR_ABORTED);
+    assert_int_equal(d.f->ops_after_fail, 0);
+    device_free(&d);
+}
+
+/* The caller may assemble the .dat in the stage's own buffer; begin then copies nothing. */
+static void test_dfw_stage_dat_assembled_in_place(void **state)
+{
+    (void)state;
+    uint8_t dat[600];
+    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
+    blob_t img = load_bin("app_s132");
+    device_t d;
+    device_make(&d, DEV_52832_S132);
+    dfw_stage_t st;
+    uint32_t scratch[DFW_SETTINGS_WORDS];
+    dfw_stage_init(&st);
+    uint8_t *buf = dfw_stage_dat_buf(&st);
+    assert_non_null(buf);
+    bool more = false;
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+    for (size_t off = 0; off < dat_len; off += 50) { /* piecewise, with idle work between */
+        memcpy(buf + off, dat + off, dat_len - off < 50 ? dat_len - off : 50);
+        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+    }
+    /* A refused begin (settings unreadable for a moment) keeps the assembled bytes. */
+    d.f->fail_read = d.f->reads + 1;
+    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, buf, dat_len), DFW_ERR_FLASH);
+    d.f->fail_read = 0;
+    d.f->failed = 0;
+    assert_memory_equal(buf, dat, dat_len);
+    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, buf, dat_len), DFW_OK);
+    write_range(&st, &img, 0, 2048, 0);
+    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
+    uint8_t want[896];
+    expected_settings(d.before + 0x7F000, dat, dat_len, want);
+    assert_memory_equal(d.f->mem + 0x7F000, want, sizeof(want));
+    assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
+    device_free(&d);
+    free(img.d);
+}
+
 static void test_dfw_stage_strerror_covers_every_code(void **state)
 {
     (void)state;
@@ -1179,6 +1669,18 @@ int main(void)
         cmocka_unit_test(test_dfw_stage_refuses_settings_changed_since_begin),
         cmocka_unit_test(test_dfw_stage_rejects_api_misuse),
         cmocka_unit_test(test_dfw_stage_two_devices_interleaved),
+        cmocka_unit_test(test_dfw_stage_blank_bank1_needs_no_erase),
+        cmocka_unit_test(test_dfw_stage_almost_blank_page_is_erased),
+        cmocka_unit_test(test_dfw_stage_skips_programming_ff_words),
+        cmocka_unit_test(test_dfw_stage_erases_stale_pages_under_trailing_ff),
+        cmocka_unit_test(test_dfw_stage_finish_verifies_skipped_words),
+        cmocka_unit_test(test_dfw_stage_resume_reerases_page_with_torn_word),
+        cmocka_unit_test(test_dfw_stage_idle_erases_nonblank_pages_one_per_call),
+        cmocka_unit_test(test_dfw_stage_idle_does_nothing_unless_bank1_is_free),
+        cmocka_unit_test(test_dfw_stage_idle_stops_at_begin_and_staging_skips_its_pages),
+        cmocka_unit_test(test_dfw_stage_torn_idle_erase_is_erased_again),
+        cmocka_unit_test(test_dfw_stage_idle_rejects_misuse_and_stops_on_hal_error),
+        cmocka_unit_test(test_dfw_stage_dat_assembled_in_place),
         cmocka_unit_test(test_dfw_stage_strerror_covers_every_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
