@@ -92,6 +92,7 @@ typedef struct {
     emu_hal_t hal_ctx;
     dfw_rx_t rx;
     bool answering;   /* false: the device sits in its bootloader (DFU mode) */
+    bool idle_more;   /* the receiver has idle pre-erase work left (dfw_rx_idle) */
     uint64_t byte_ns; /* wire time of one byte (10 bits); 0 = no pacing */
     uint64_t rx_next; /* ingress: the next byte is complete at rx_next + byte_ns */
     bool rx_idle;     /* ingress ran dry: the next byte restarts the wire clock */
@@ -519,6 +520,8 @@ static int wait_ms(const serve_t *s, uint64_t now)
 {
     if (s->hup)
         return HUP_BACKOFF_MS;
+    if (s->idle_more)
+        return 0; /* like the firmware's main loop: no sleep while bank 1 is being prepared */
     uint64_t wait = TICK_MS * NS_PER_MS;
     if (s->byte_ns && !s->rx_idle) {
         uint64_t t = s->rx_next + s->byte_ns;
@@ -547,6 +550,8 @@ static void serve_loop(serve_t *s)
         now = mono_ns();
         pump_in(s, fds[0].revents, now);
         dfw_rx_tick(&s->rx, (uint32_t)(now / NS_PER_MS));
+        /* Pre-erase bank 1 while idle, one page per turn (saved with the next checkpoint). */
+        s->idle_more = s->answering && dfw_rx_idle(&s->rx);
         pump_out(s, mono_ns());
     }
 }
