@@ -10,6 +10,7 @@ PACKAGES=(
   libserialport-dev libssl-dev zlib1g-dev
   libcmocka-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi
+  clang libclang-rt-14-dev
 )
 
 missing=()
