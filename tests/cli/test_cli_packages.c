@@ -30,7 +30,7 @@ static cJSON *packages_json(void)
 }
 
 /* Runs dfuart with printf-style arguments; fails the test if it cannot run. */
-static void dfuart(run_result_t *r, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void dfuart(run_result_t *r, const char *fmt, ...)
 {
     char args[1024], cmd[1200];
     va_list ap;
