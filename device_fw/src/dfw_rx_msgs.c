@@ -104,15 +104,9 @@ static bool need_session(const dfw_rx_t *rx, dfw_rx_call_t *c)
 
 /* --------------------------------------------------------------------- INFO */
 
-static uint64_t align_up_page(uint64_t v)
-{
-    return (v + DFW_PAGE_SIZE - 1u) / DFW_PAGE_SIZE * DFW_PAGE_SIZE;
-}
-
 /*
- * Where dfw_stage_begin() would put bank 1 and how much fits there, computed
- * the same way (spec §8.3 steps 2-3) without starting a stage. Both 0 when
- * nothing can be staged (corrupt SD info, bank 0 reaching the app data).
+ * Where dfw_stage_begin() would put bank 1 and how much fits there, without
+ * starting a stage. Both 0 when nothing can be staged.
  */
 static dfw_err_t bank1_room(const dfw_rx_t *rx, uint32_t bank0_size, msg_info_t *info)
 {
@@ -120,17 +114,10 @@ static dfw_err_t bank1_room(const dfw_rx_t *rx, uint32_t bank0_size, msg_info_t 
     if (rx->hal.read == NULL || rx->hal.read(rx->hal.ctx, DFW_SD_MAGIC_ADDR, sd, sizeof(sd)) != 0) {
         return DFW_ERR_FLASH;
     }
-    uint64_t bank0 = DFW_MBR_SIZE;
-    if (dfw_le32_get(sd) == DFW_SD_MAGIC_VALUE) {
-        bank0 = align_up_page(dfw_le32_get(sd + 4));
-    }
-    uint64_t bank1 = align_up_page(bank0 + bank0_size);
-    uint64_t end = rx->layout.app_data_size <= rx->layout.bootloader_start
-                       ? (uint64_t)rx->layout.bootloader_start - rx->layout.app_data_size
-                       : 0u;
-    if (bank0 >= DFW_MBR_SIZE && bank1 <= end) {
-        info->bank1_addr = (uint32_t)bank1;
-        info->max_image = (uint32_t)(end - bank1);
+    uint32_t bank1, room;
+    if (dfw_bank1_place(sd, bank0_size, &rx->layout, &bank1, &room)) {
+        info->bank1_addr = bank1;
+        info->max_image = room;
     }
     return DFW_OK;
 }

@@ -288,37 +288,41 @@ static dfw_err_t check_dat(const uint8_t *dat, size_t len, uint32_t *size)
     return dfw_initcmd_image_size(&ic, size);
 }
 
-/* bank0_start exactly as nrf_dfu_bank0_start_addr() (spec §1.2, §3.2). */
-static dfw_err_t read_bank0_start(dfw_stage_t *st, uint64_t *bank0)
+bool dfw_bank1_place(const uint8_t sd_info[8], uint32_t bank0_size, const dfw_layout_t *layout,
+                     uint32_t *bank1, uint32_t *room)
+{
+    /* bank0_start exactly as nrf_dfu_bank0_start_addr() */
+    uint64_t bank0 = DFW_MBR_SIZE;
+    if (dfw_le32_get(sd_info) == DFW_SD_MAGIC_VALUE) {
+        bank0 = align_up_page(dfw_le32_get(sd_info + 4));
+    }
+    uint64_t b1 = align_up_page(bank0 + bank0_size);
+    uint64_t end = layout->app_data_size <= layout->bootloader_start
+                       ? (uint64_t)layout->bootloader_start - layout->app_data_size
+                       : 0u;
+    if (bank0 < DFW_MBR_SIZE || b1 > end) {
+        return false;
+    }
+    *bank1 = (uint32_t)b1;
+    *room = (uint32_t)(end - b1);
+    return true;
+}
+
+/* bank1 = ALIGN_UP(bank0_start + bank_0.image_size); image must end below the app data. */
+static dfw_err_t place_bank1(dfw_stage_t *st, const uint8_t *hdr)
 {
     uint8_t sd[8];
     dfw_err_t err = hal_read(st, DFW_SD_MAGIC_ADDR, sd, sizeof(sd));
     if (err != DFW_OK) {
         return err;
     }
-    if (dfw_le32_get(sd) == DFW_SD_MAGIC_VALUE) {
-        *bank0 = align_up_page(dfw_le32_get(sd + 4));
-    } else {
-        *bank0 = DFW_MBR_SIZE;
-    }
-    return DFW_OK;
-}
-
-/* bank1 = ALIGN_UP(bank0_start + bank_0.image_size); image must end below the app data. */
-static dfw_err_t place_bank1(dfw_stage_t *st, const uint8_t *hdr)
-{
-    uint64_t bank0;
-    dfw_err_t err = read_bank0_start(st, &bank0);
-    if (err != DFW_OK) {
-        return err;
-    }
-    uint64_t bank1 = align_up_page(bank0 + dfw_le32_get(hdr + DFW_SO_BANK0_IMAGE_SIZE));
-    uint64_t dfu_end = (uint64_t)st->layout.bootloader_start - st->layout.app_data_size;
-    /* A bank 0 start below the MBR end means a corrupt SD info struct: no safe place. */
-    if (bank0 < DFW_MBR_SIZE || bank1 + st->size > dfu_end) {
+    uint32_t bank1, room;
+    if (!dfw_bank1_place(sd, dfw_le32_get(hdr + DFW_SO_BANK0_IMAGE_SIZE), &st->layout, &bank1,
+                         &room) ||
+        st->size > room) {
         return DFW_ERR_NO_SPACE;
     }
-    st->bank1 = (uint32_t)bank1;
+    st->bank1 = bank1;
     return DFW_OK;
 }
 

@@ -242,6 +242,18 @@ DFW_MUST_CHECK dfw_err_t dfw_stage_idle_erase(dfw_stage_t *st, const dfw_hal_t *
                                               const dfw_layout_t *layout, bool may_discard,
                                               bool *more);
 
+/*
+ * Where the bootloader places bank 1 (spec §1.2, §3.2) and how many image
+ * bytes fit there below the app data: `sd_info` is the 8 bytes read at
+ * DFW_SD_MAGIC_ADDR (magic, SD size), `bank0_size` the settings page's
+ * bank_0.image_size. False (outputs untouched) when nothing can be staged: a
+ * corrupt SD size puts bank 0 below the MBR end, or bank 1 starts past the
+ * app data. Pure: dfw_stage_begin() and the receiver's INFO both use it, so
+ * the two can never disagree.
+ */
+bool dfw_bank1_place(const uint8_t sd_info[8], uint32_t bank0_size, const dfw_layout_t *layout,
+                     uint32_t *bank1, uint32_t *room);
+
 /* Progress and facts; meaningful after a successful dfw_stage_begin(). */
 uint32_t dfw_stage_next_offset(const dfw_stage_t *st);
 uint32_t dfw_stage_running_crc(const dfw_stage_t *st);
