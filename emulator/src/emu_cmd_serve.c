@@ -19,6 +19,19 @@
  * file atomically (rename) without fsync: a killed process loses nothing the
  * page cache holds. The boots and the final save go through emu_file_save()
  * (fsync'ed).
+ *
+ * Degraded lines (--link PROFILE). The virtual-time link model
+ * (linkmodel.h) runs on the monotonic clock between the pty and the device:
+ * whatever the host writes enters the host->device direction when serve
+ * reads it, and reaches dfw_rx_input() when the model delivers it (paced at
+ * the profile's baud, delayed, dropped, flipped, duplicated, stalled); replies
+ * released after their checkpoint enter the device->host direction the same
+ * way. SIGUSR1 pulls the cable (both directions lose everything in flight and
+ * everything sent) and the next SIGUSR1 plugs it back in.
+ *
+ * Write fence (emu_hal.h): an erase or write of the device code outside bank
+ * 1 and the settings page is refused and stops serve (exit 70) before any
+ * further acknowledgement or checkpoint.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -37,6 +50,7 @@
 #include "emulator/bl_boot.h"
 #include "emulator/emu_file.h"
 #include "emulator/emu_hal.h"
+#include "emulator/linkmodel.h"
 
 #define HELD_CAP       8192u  /* replies waiting for their checkpoint */
 #define OUT_CAP        16384u /* replies cleared to leave, waiting for the wire */
@@ -47,7 +61,9 @@
 #define MAX_BAUD       100000000u
 #define NS_PER_MS      1000000ull
 
-enum { O_PTY = 256, O_BAUD, O_JSON };
+#define LINK_SEED_D2H 0x5DEECE66Dull /* the reply direction draws other dice */
+
+enum { O_PTY = 256, O_BAUD, O_JSON, O_LINK, O_LINK_SEED };
 
 static const emu_opt_t serve_opts[] = {
     {{"pty", required_argument, NULL, O_PTY},
@@ -55,7 +71,15 @@ static const emu_opt_t serve_opts[] = {
      "make LINK a symlink to the pseudo-terminal the device answers on (required)"},
     {{"baud", required_argument, NULL, O_BAUD},
      "N",
-     "pace both directions like a UART at N baud, 10 bits per byte (default: no pacing)"},
+     "pace both directions like a UART at N baud, 10 bits per byte (default: no pacing;\n"
+     "with --link: the profile's baud)"},
+    {{"link", required_argument, NULL, O_LINK},
+     "PROFILE",
+     "degrade the line like PROFILE (faults, latency, its baud); 'list' prints the profiles;\n"
+     "SIGUSR1 pulls the cable, the next one plugs it back"},
+    {{"link-seed", required_argument, NULL, O_LINK_SEED},
+     "N",
+     "seed of --link's faults (default 1): the same seed, the same dice"},
     {{"json", no_argument, NULL, O_JSON},
      NULL,
      "print events as JSON Lines (serving, reset, exit)"},
@@ -74,8 +98,10 @@ static const emu_cmd_t serve_cmd = {
 
 typedef struct {
     const char *link;
-    uint32_t baud; /* 0: no pacing */
+    uint32_t baud; /* 0: no pacing (or the profile's with --link) */
     bool json;
+    const link_profile_t *profile; /* --link, or NULL */
+    uint32_t seed;
 } serve_args_t;
 
 typedef struct {
@@ -91,14 +117,18 @@ typedef struct {
     emu_pty_t pty;
     emu_hal_t hal_ctx;
     dfw_rx_t rx;
-    bool answering;   /* false: the device sits in its bootloader (DFU mode) */
-    bool idle_more;   /* the receiver has idle pre-erase work left (dfw_rx_idle) */
-    uint64_t byte_ns; /* wire time of one byte (10 bits); 0 = no pacing */
-    uint64_t rx_next; /* ingress: the next byte is complete at rx_next + byte_ns */
-    bool rx_idle;     /* ingress ran dry: the next byte restarts the wire clock */
-    uint64_t tx_next; /* egress: the same for the output queue */
-    bool tx_blocked;  /* the pty took nothing: wait for POLLOUT */
-    bool hup;         /* the master reported a hang-up: back off instead of spinning */
+    bool linked;             /* --link: h2d and d2h carry the bytes */
+    link_dir_t h2d, d2h;     /* host->device, device->host */
+    bool cable_out;          /* SIGUSR1 pulled it */
+    sig_atomic_t cable_seen; /* g_cable_flips already acted on */
+    bool answering;          /* false: the device sits in its bootloader (DFU mode) */
+    bool idle_more;          /* the receiver has idle pre-erase work left (dfw_rx_idle) */
+    uint64_t byte_ns;        /* wire time of one byte (10 bits); 0 = no pacing */
+    uint64_t rx_next;        /* ingress: the next byte is complete at rx_next + byte_ns */
+    bool rx_idle;            /* ingress ran dry: the next byte restarts the wire clock */
+    uint64_t tx_next;        /* egress: the same for the output queue */
+    bool tx_blocked;         /* the pty took nothing: wait for POLLOUT */
+    bool hup;                /* the master reported a hang-up: back off instead of spinning */
     uint8_t held[HELD_CAP];
     size_t held_len;
     uint8_t out[OUT_CAP];
@@ -110,12 +140,16 @@ typedef struct {
 
 /* The signal handler's only channels: the flag and a self-pipe that wakes poll(). */
 static volatile sig_atomic_t g_signal;
+static volatile sig_atomic_t g_cable_flips; /* SIGUSR1s received */
 static int g_wake[2] = {-1, -1};
 
 static void on_signal(int sig)
 {
     int saved = errno;
-    g_signal = sig;
+    if (sig == SIGUSR1)
+        g_cable_flips++;
+    else
+        g_signal = sig;
     if (g_wake[1] >= 0) {
         ssize_t r = write(g_wake[1], "", 1);
         (void)r; /* a full pipe already wakes poll() */
@@ -137,6 +171,27 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 /* ---- options -------------------------------------------------------------------------- */
 
+static void list_profiles(void)
+{
+    const link_profile_t *p;
+    for (size_t i = 0; (p = link_profile_at(i)) != NULL; i++)
+        printf("%-13s %s\n", p->name, p->about);
+}
+
+/* Like --help, `--link list` answers and ends the command. */
+static int on_link(serve_args_t *a, const char *val)
+{
+    if (strcmp(val, "list") == 0) {
+        list_profiles();
+        return EMU_EXIT_OK;
+    }
+    a->profile = link_profile_find(val);
+    if (a->profile)
+        return -1;
+    emu_err("serve", "--link: unknown profile '%s' (try '--link list')", val);
+    return EMU_EXIT_USAGE;
+}
+
 static int on_opt(void *args, int id, const char *val)
 {
     serve_args_t *a = args;
@@ -148,6 +203,12 @@ static int on_opt(void *args, int id, const char *val)
         a->link = val;
         return -1;
     }
+    if (id == O_LINK)
+        return on_link(a, val);
+    if (id == O_LINK_SEED)
+        return emu_parse_u32("serve", "link-seed", val, UINT32_MAX, &a->seed) == EMU_EXIT_OK
+                   ? -1
+                   : EMU_EXIT_USAGE;
     if (emu_parse_u32("serve", "baud", val, MAX_BAUD, &a->baud) != EMU_EXIT_OK)
         return EMU_EXIT_USAGE;
     if (a->baud == 0) {
@@ -265,13 +326,52 @@ static void queue_out(serve_t *s, const uint8_t *p, size_t n)
     s->out_len += n;
 }
 
+/* The device code stepped outside bank 1 and the settings page: a device_fw bug. */
+static bool fence_tripped(serve_t *s)
+{
+    if (!s->hal_ctx.fence.hits || s->fatal)
+        return s->fatal != 0;
+    char line[256];
+    emu_fence_format(&s->hal_ctx.fence, line, sizeof(line));
+    emu_err("serve", "%s: %s; stopping without saving", s->dev_path, line);
+    s->fatal = EMU_EXIT_SOFTWARE;
+    return true;
+}
+
+/* A reply leaves the device's UART: onto the degraded line, or straight to the pty queue. */
+static void emit(serve_t *s, const uint8_t *p, size_t n)
+{
+    if (!s->linked) {
+        queue_out(s, p, n);
+        return;
+    }
+    if (link_dir_send(&s->d2h, mono_ns(), p, n, NULL) != LINK_OK) {
+        emu_err("serve", "link model: out of memory");
+        s->fatal = EMU_EXIT_SOFTWARE;
+    }
+}
+
 /* Checkpoint, then let the held replies go. Never acknowledge what DEV does not hold. */
 static void release(serve_t *s)
 {
-    checkpoint(s);
+    if (!fence_tripped(s))
+        checkpoint(s);
     if (!s->fatal && s->held_len > 0)
-        queue_out(s, s->held, s->held_len);
+        emit(s, s->held, s->held_len);
     s->held_len = 0;
+}
+
+/* Replies the degraded line has delivered by `now` join the pty queue (while it has room). */
+static void deliver_out(serve_t *s, uint64_t now)
+{
+    uint8_t buf[READ_CHUNK];
+    while (s->linked && s->out_len < OUT_CAP) {
+        size_t room = OUT_CAP - s->out_len;
+        size_t n = link_dir_recv(&s->d2h, now, buf, room < sizeof(buf) ? room : sizeof(buf));
+        if (n == 0)
+            break;
+        queue_out(s, buf, n);
+    }
 }
 
 /* dfw_link_t.tx: park the reply; release() sends it after the checkpoint. */
@@ -316,21 +416,38 @@ static void pump_out(serve_t *s, uint64_t now)
     }
 }
 
+static bool in_flight_out(const serve_t *s)
+{
+    return s->linked && link_dir_next_arrival(&s->d2h) != UINT64_MAX;
+}
+
+/* When the next reply byte can move: paced egress, or the degraded line delivering one. */
+static uint64_t out_ready(const serve_t *s)
+{
+    uint64_t t = s->out_len > 0 ? s->tx_next + s->byte_ns : UINT64_MAX;
+    return s->linked ? min_u64(t, link_dir_next_arrival(&s->d2h)) : t;
+}
+
 /* Let the COMMIT reply leave before the reset, as the firmware drains its UART. */
 static void drain_out(serve_t *s)
 {
-    uint64_t deadline = mono_ns() + DRAIN_MS * NS_PER_MS + s->out_len * s->byte_ns;
-    while (s->out_len > 0 && !g_signal) {
+    uint64_t start = mono_ns();
+    uint64_t deadline = start + DRAIN_MS * NS_PER_MS + s->out_len * s->byte_ns;
+    if (s->linked)
+        deadline +=
+            link_dir_last_arrival(&s->d2h) > start ? link_dir_last_arrival(&s->d2h) - start : 0;
+    while ((s->out_len > 0 || in_flight_out(s)) && !g_signal) {
         uint64_t now = mono_ns();
         if (now >= deadline) {
             s->st.dropped++;
             s->out_len = 0;
             break;
         }
+        deliver_out(s, now);
         pump_out(s, now);
-        if (s->out_len == 0)
+        if (s->out_len == 0 && !in_flight_out(s))
             break;
-        uint64_t ready = s->tx_next + s->byte_ns;
+        uint64_t ready = out_ready(s);
         uint64_t wait = s->tx_blocked ? deadline - now : ready > now ? ready - now : 0;
         struct pollfd p = {s->pty.master, (short)(s->tx_blocked ? POLLOUT : 0), 0};
         (void)poll(&p, 1, (int)((min_u64(wait, deadline - now) + NS_PER_MS - 1) / NS_PER_MS));
@@ -410,6 +527,9 @@ static void discard_input(serve_t *s)
 {
     uint8_t buf[READ_CHUNK];
     for (int i = 0; i < 64 && read(s->pty.master, buf, sizeof(buf)) > 0; i++)
+        ;
+    uint64_t now = mono_ns();
+    while (s->linked && link_dir_recv(&s->h2d, now, buf, sizeof(buf)) > 0)
         ;
     s->rx_idle = true;
 }
@@ -502,8 +622,50 @@ static void pump_in(serve_t *s, short revents, uint64_t now)
     s->st.bytes_in += (uint64_t)got;
     if ((size_t)got < want)
         s->rx_idle = true;
-    if (s->answering)
+    if (s->linked && link_dir_send(&s->h2d, now, buf, (size_t)got, NULL) != LINK_OK) {
+        emu_err("serve", "link model: out of memory");
+        s->fatal = EMU_EXIT_SOFTWARE;
+    } else if (!s->linked && s->answering) {
         feed(s, buf, (size_t)got);
+    }
+}
+
+/* Host bytes the degraded line has delivered by `now` reach the receiver. */
+static void deliver_in(serve_t *s, uint64_t now)
+{
+    uint8_t buf[READ_CHUNK];
+    size_t n;
+    while (s->linked && !s->fatal && (n = link_dir_recv(&s->h2d, now, buf, sizeof(buf))) > 0)
+        if (s->answering)
+            feed(s, buf, n); /* a reset inside drops the rest it was given: a rebooting chip */
+}
+
+/* SIGUSR1: the cable comes out, or goes back in. Only a --link line has a cable to pull. */
+static void cable_flip(serve_t *s)
+{
+    s->cable_seen = g_cable_flips;
+    if (!s->linked) {
+        emu_err("serve", "SIGUSR1 ignored: there is no cable to pull without --link");
+        return;
+    }
+    s->cable_out = !s->cable_out;
+    uint64_t now = mono_ns();
+    if (s->cable_out) {
+        link_dir_disconnect(&s->h2d);
+        link_dir_disconnect(&s->d2h);
+    } else {
+        link_dir_reconnect(&s->h2d, now);
+        link_dir_reconnect(&s->d2h, now);
+    }
+    if (!s->a->json) {
+        printf("link: cable %s\n", s->cable_out ? "pulled" : "plugged back in");
+        fflush(stdout);
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "event", "cable");
+    cJSON_AddBoolToObject(j, "connected", !s->cable_out);
+    emit_json(j);
 }
 
 static short master_events(const serve_t *s, uint64_t now)
@@ -531,6 +693,10 @@ static int wait_ms(const serve_t *s, uint64_t now)
         uint64_t t = s->tx_next + s->byte_ns;
         wait = min_u64(wait, t > now ? t - now : 0);
     }
+    if (s->linked) {
+        uint64_t t = min_u64(link_dir_next_arrival(&s->h2d), link_dir_next_arrival(&s->d2h));
+        wait = min_u64(wait, t > now ? t - now : 0);
+    }
     return (int)((wait + NS_PER_MS - 1) / NS_PER_MS);
 }
 
@@ -547,12 +713,19 @@ static void serve_loop(serve_t *s)
             s->fatal = EMU_EXIT_IOERR;
             break;
         }
+        if (g_cable_flips != s->cable_seen)
+            cable_flip(s);
         now = mono_ns();
         pump_in(s, fds[0].revents, now);
+        deliver_in(s, now);
         dfw_rx_tick(&s->rx, (uint32_t)(now / NS_PER_MS));
         /* Pre-erase bank 1 while idle, one page per turn (saved with the next checkpoint). */
-        s->idle_more = s->answering && dfw_rx_idle(&s->rx);
-        pump_out(s, mono_ns());
+        s->idle_more = s->answering && !s->fatal && dfw_rx_idle(&s->rx);
+        if (fence_tripped(s))
+            break;
+        now = mono_ns();
+        deliver_out(s, now);
+        pump_out(s, now);
     }
 }
 
@@ -569,7 +742,7 @@ static int install_signals(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
     sigemptyset(&sa.sa_mask);
-    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         if (sigaction(sigs[i], &sa, NULL) != 0)
             return -1;
@@ -620,7 +793,10 @@ static int open_link(serve_t *s)
 static void announce_serving(const serve_t *s, uint32_t app_version)
 {
     if (!s->a->json) {
-        printf("serving %s on %s (%s)\n", s->dev_path, s->a->link, s->pty.path);
+        printf("serving %s on %s (%s)", s->dev_path, s->a->link, s->pty.path);
+        if (s->linked)
+            printf(" over link %s at %u baud, seed %u", s->h2d.p.name, s->h2d.p.baud, s->a->seed);
+        printf("\n");
         fflush(stdout);
         return;
     }
@@ -629,10 +805,15 @@ static void announce_serving(const serve_t *s, uint32_t app_version)
     cJSON_AddStringToObject(j, "device", s->dev_path);
     cJSON_AddStringToObject(j, "link", s->a->link);
     cJSON_AddStringToObject(j, "pty", s->pty.path);
-    if (s->a->baud)
-        cJSON_AddNumberToObject(j, "baud", s->a->baud);
+    if (s->a->baud || s->linked)
+        cJSON_AddNumberToObject(j, "baud", s->linked ? s->h2d.p.baud : s->a->baud);
     else
         cJSON_AddNullToObject(j, "baud");
+    add_str_or_null(j, "link_profile", s->linked ? s->h2d.p.name : NULL);
+    if (s->linked)
+        cJSON_AddNumberToObject(j, "link_seed", s->a->seed);
+    else
+        cJSON_AddNullToObject(j, "link_seed");
     cJSON_AddStringToObject(j, "state", "app");
     cJSON_AddNumberToObject(j, "app_version", app_version);
     emit_json(j);
@@ -643,11 +824,37 @@ static const char *signal_name(int sig)
     return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : NULL;
 }
 
+static void print_link_stats(const char *dir, const link_stats_t *t)
+{
+    printf("link %s: %llu bytes sent, %llu delivered, %llu dropped, %llu bits flipped, %llu "
+           "garbage, %llu frames repeated, %llu stalls\n",
+           dir, (unsigned long long)t->sent, (unsigned long long)t->delivered,
+           (unsigned long long)t->dropped, (unsigned long long)t->flipped_bits,
+           (unsigned long long)t->garbage, (unsigned long long)t->dup_frames,
+           (unsigned long long)t->stalls);
+}
+
+static void add_link_stats(cJSON *j, const char *key, const link_stats_t *t)
+{
+    cJSON *o = cJSON_AddObjectToObject(j, key);
+    cJSON_AddNumberToObject(o, "sent", (double)t->sent);
+    cJSON_AddNumberToObject(o, "delivered", (double)t->delivered);
+    cJSON_AddNumberToObject(o, "dropped", (double)t->dropped);
+    cJSON_AddNumberToObject(o, "flipped_bits", (double)t->flipped_bits);
+    cJSON_AddNumberToObject(o, "garbage", (double)t->garbage);
+    cJSON_AddNumberToObject(o, "dup_frames", (double)t->dup_frames);
+    cJSON_AddNumberToObject(o, "stalls", (double)t->stalls);
+}
+
 static void announce_exit(const serve_t *s, int code)
 {
     const serve_stats_t *t = &s->st;
     double total_ms = (double)t->ckpt_ns / 1e6, max_ms = (double)t->ckpt_max_ns / 1e6;
     if (!s->a->json) {
+        if (s->linked) {
+            print_link_stats("host->device", &s->h2d.stats);
+            print_link_stats("device->host", &s->d2h.stats);
+        }
         if (code == EMU_EXIT_OK)
             printf("stopped serving %s (%s): saved; %u checkpoints, %.1f ms in total, max %.2f "
                    "ms\n",
@@ -667,6 +874,13 @@ static void announce_exit(const serve_t *s, int code)
     cJSON_AddNumberToObject(j, "bytes_in", (double)t->bytes_in);
     cJSON_AddNumberToObject(j, "bytes_out", (double)t->bytes_out);
     cJSON_AddNumberToObject(j, "replies_dropped", t->dropped);
+    if (s->linked) {
+        add_link_stats(j, "link_host_to_device", &s->h2d.stats);
+        add_link_stats(j, "link_device_to_host", &s->d2h.stats);
+    } else {
+        cJSON_AddNullToObject(j, "link_host_to_device");
+        cJSON_AddNullToObject(j, "link_device_to_host");
+    }
     emit_json(j);
 }
 
@@ -694,9 +908,27 @@ static int serve(serve_t *s)
     return rc;
 }
 
+/* --link: both directions with the profile (its baud unless --baud), other dice each way. */
+static int open_model(serve_t *s)
+{
+    if (!s->a->profile)
+        return EMU_EXIT_OK;
+    link_profile_t p = *s->a->profile;
+    if (s->a->baud)
+        p.baud = s->a->baud;
+    if (link_dir_init(&s->h2d, &p, s->a->seed) != LINK_OK ||
+        link_dir_init(&s->d2h, &p, s->a->seed ^ LINK_SEED_D2H) != LINK_OK) {
+        emu_err("serve", "--link %s: cannot set up the link model", p.name);
+        return EMU_EXIT_SOFTWARE;
+    }
+    s->linked = true;
+    s->byte_ns = 0; /* the model paces the line */
+    return EMU_EXIT_OK;
+}
+
 int emu_cmd_serve(int argc, char **argv)
 {
-    serve_args_t a = {NULL, 0, false};
+    serve_args_t a = {NULL, 0, false, NULL, 1};
     const char *pos[1];
     int rc = emu_cmd_parse(&serve_cmd, argc, argv, on_opt, &a, pos);
     if (rc >= 0)
@@ -716,9 +948,15 @@ int emu_cmd_serve(int argc, char **argv)
     s->a = &a;
     s->pty = (emu_pty_t){-1, -1, ""};
     s->byte_ns = a.baud ? (10ull * 1000000000ull + a.baud - 1u) / a.baud : 0;
-    rc = emu_cmd_load("serve", pos[0], &s->dev);
+    rc = open_model(s);
+    if (rc == EMU_EXIT_OK)
+        rc = emu_cmd_load("serve", pos[0], &s->dev);
     if (rc == EMU_EXIT_OK)
         rc = serve(s);
+    if (s->linked) {
+        link_dir_free(&s->h2d);
+        link_dir_free(&s->d2h);
+    }
     emu_pty_close(&s->pty);
     emu_device_free(s->dev);
     free(s);

@@ -165,6 +165,15 @@ static int print_json(const char *dev_path, const char *pkg_path, const emu_stag
     return emu_json_emit(j);
 }
 
+/* A device_fw bug, not a verdict on the package: nothing of it is saved. */
+static int fence_hit(const char *dev_path, const emu_fence_t *fence)
+{
+    char line[256];
+    emu_fence_format(fence, line, sizeof(line));
+    emu_err("stage", "%s: %s; device file untouched", dev_path, line);
+    return EMU_EXIT_SOFTWARE;
+}
+
 static int exit_of(outcome_t o)
 {
     static const int codes[] = {EMU_EXIT_OK, EMU_EXIT_REFUSED, EMU_EXIT_FAULT, EMU_EXIT_POWER_CUT};
@@ -185,6 +194,8 @@ static int stage_image(const stage_args_t *a, const char *const *pos, emu_device
     emu_stage_app(dev, emu_hal_app_actor(dev), img->dat, img->dat_len, img->bin, img->bin_len,
                   STAGE_CHUNK, &r);
     flash_cut_disarm(dev->flash);
+    if (r.fence.hits)
+        return fence_hit(pos[0], &r.fence);
     outcome_t o = classify(&r, dev->flash);
     if (o != OUT_STAGED)
         report_error(pos[0], pos[1], o, &r, dev->flash);

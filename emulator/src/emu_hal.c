@@ -1,7 +1,10 @@
 /* emu_hal.c - dfw_hal_t over the flash model, and the in-process staging run (emu_hal.h). */
 #include "emulator/emu_hal.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "emulator/bl_settings.h"
 
 #define DEFAULT_CHUNK 2048u /* what the GSM modem case delivers per message */
 
@@ -15,6 +18,25 @@ static int failed(emu_hal_t *h, flash_err_t e, const char *call, uint32_t addr)
     return (int)e; /* negative, so never 0 */
 }
 
+static bool inside(uint32_t addr, uint32_t len, uint32_t lo, uint32_t hi)
+{
+    return addr >= lo && addr <= hi && len <= hi - addr;
+}
+
+/* true if the call may go ahead; else counted, and the first one kept for the message. */
+static bool fence_pass(emu_fence_t *f, const char *call, uint32_t addr, uint32_t len)
+{
+    if (inside(addr, len, f->bank1_lo, f->bank1_hi) ||
+        inside(addr, len, f->settings, f->settings + EMU_PAGE))
+        return true;
+    if (f->hits++ == 0) {
+        f->call = call;
+        f->addr = addr;
+        f->len = len;
+    }
+    return false;
+}
+
 static int hal_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
 {
     emu_hal_t *h = ctx;
@@ -24,13 +46,40 @@ static int hal_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
 static int hal_write_words(void *ctx, uint32_t addr, const uint32_t *words, uint32_t n_words)
 {
     emu_hal_t *h = ctx;
+    if (!fence_pass(&h->fence, "write", addr, n_words > UINT32_MAX / 4 ? UINT32_MAX : 4 * n_words))
+        return EMU_HAL_FENCE_RC;
     return failed(h, flash_write_words(h->flash, h->actor, addr, words, n_words), "write", addr);
 }
 
 static int hal_erase_page(void *ctx, uint32_t page_addr)
 {
     emu_hal_t *h = ctx;
+    if (!fence_pass(&h->fence, "erase", page_addr, EMU_PAGE))
+        return EMU_HAL_FENCE_RC;
     return failed(h, flash_erase_page(h->flash, h->actor, page_addr), "erase", page_addr);
+}
+
+void emu_fence_of(const emu_device_t *dev, emu_fence_t *fence)
+{
+    const bl_config_t *c = &dev->cfg;
+    bl_settings_t s;
+    bl_settings_decode(flash_bytes(dev->flash) + c->settings_addr, &s);
+    uint32_t hi = c->bl_start - c->app_data_area_size;
+    uint32_t lo = emu_bank1_start(dev, s.bank_0.image_size);
+    *fence = (emu_fence_t){lo < hi ? lo : hi, hi, c->settings_addr, 0, NULL, 0, 0};
+}
+
+void emu_fence_format(const emu_fence_t *f, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return;
+    buf[0] = '\0';
+    if (f->hits)
+        snprintf(buf, cap,
+                 "device code tried to %s [0x%05X, +%u), outside bank 1 [0x%05X, 0x%05X) and the "
+                 "settings page 0x%05X (%llu call(s) refused)",
+                 f->call, f->addr, f->len, f->bank1_lo, f->bank1_hi, f->settings,
+                 (unsigned long long)f->hits);
 }
 
 flash_actor_t emu_hal_app_actor(const emu_device_t *dev)
@@ -40,7 +89,8 @@ flash_actor_t emu_hal_app_actor(const emu_device_t *dev)
 
 void emu_hal_init(emu_hal_t *ctx, emu_device_t *dev, flash_actor_t actor, dfw_hal_t *hal)
 {
-    *ctx = (emu_hal_t){dev->flash, actor, FLASH_OK, NULL, 0};
+    *ctx = (emu_hal_t){dev->flash, actor, FLASH_OK, NULL, 0, {0}};
+    emu_fence_of(dev, &ctx->fence);
     *hal = (dfw_hal_t){ctx, EMU_PAGE, hal_read, hal_write_words, hal_erase_page};
 }
 
@@ -103,5 +153,6 @@ dfw_err_t emu_stage_app(emu_device_t *dev, flash_actor_t actor, const uint8_t *d
     rep->flash_err = ctx.last_err;
     rep->flash_call = ctx.last_call;
     rep->flash_addr = ctx.last_addr;
+    rep->fence = ctx.fence;
     return rep->err;
 }

@@ -229,6 +229,11 @@ uint64_t link_dir_next_arrival(const link_dir_t *d)
     return d->count ? d->arrive[d->head] : UINT64_MAX;
 }
 
+uint64_t link_dir_last_arrival(const link_dir_t *d)
+{
+    return d->count ? d->arrive[(d->head + d->count - 1) % d->cap] : 0;
+}
+
 void link_dir_disconnect(link_dir_t *d)
 {
     d->stats.dropped += d->count;

@@ -8,8 +8,8 @@
  * Every child runs under proc.h: bounded waits for a line, a file or an
  * exit, never a fixed sleep; teardown kills whatever still runs.
  *
- * argv: "--only PATTERN" / "--skip PATTERN" select tests (CMocka filters),
- * so CTest can run the resume test on its own.
+ * argv[1] names one group of tests ("update", "resume", "link"), so CTest
+ * runs the resume test and the degraded-line tests as entries of their own.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -359,14 +359,14 @@ static fw_acks_t fw_acks(const char *out)
     return a;
 }
 
-/* Follow the running update's events until 40 % of the firmware is acknowledged. */
-static void wait_for_40_percent(void)
+/* Follow the running update's events until `pct` % of the firmware is acknowledged. */
+static void wait_for_percent(unsigned pct)
 {
     fw_acks_t a = {0, 0, 0, 0};
-    while (a.total == 0 || (uint64_t)a.max * 10u < (uint64_t)a.total * 4u) {
+    while (a.total == 0 || (uint64_t)a.max * 100u < (uint64_t)a.total * pct) {
         const char *line = proc_next_line(&g_update, T_UPDATE_MS);
         if (!line)
-            fail_proc("dfuart update ended before 40 %", &g_update, -1);
+            fail_proc("dfuart update ended before the wanted progress", &g_update, -1);
         fw_acks_t l = fw_acks(line);
         if (l.count) {
             a.total = l.total;
@@ -413,7 +413,7 @@ static void test_interrupted_update_resumes(void **state)
     serve_start("115200");
     proc_free(&g_update);
     assert_int_equal(proc_spawn(&g_update, update_argv(PKG("app_signed_large.zip"), "115200")), 0);
-    wait_for_40_percent();
+    wait_for_percent(40);
     proc_kill(&g_serve, SIGKILL);
     assert_int_equal(proc_wait(&g_serve, T_CMD_MS), 128 + SIGKILL);
     int st = proc_wait(&g_update, T_UPDATE_MS);
@@ -459,6 +459,132 @@ static void test_interrupted_update_resumes(void **state)
     assert_true(total - at < total);
 }
 
+/* ---- serve over a degraded line (--link) ------------------------------------------------- */
+
+/* serve --json over `profile` with `seed` at `baud` (NULL: the profile's); wait until serving. */
+static void serve_start_link(const char *profile, const char *seed, const char *baud)
+{
+    proc_free(&g_serve);
+    char *argv[16] = {DFUART_EMU_BIN, "serve",         g_dev,         "--pty",      g_link,
+                      "--link",       (char *)profile, "--link-seed", (char *)seed, "--json"};
+    if (baud) {
+        argv[10] = "--baud";
+        argv[11] = (char *)baud;
+    }
+    assert_int_equal(proc_spawn(&g_serve, argv), 0);
+    if (!proc_wait_for(&g_serve, "\"event\":\"serving\"", T_CMD_MS))
+        fail_proc("serve --link did not say it is serving", &g_serve, -1);
+    cJSON *ev = last_event(g_serve.out, "serving", NULL, NULL);
+    assert_non_null(ev);
+    assert_string_equal(str(ev, "link_profile"), profile);
+    cJSON_Delete(ev);
+}
+
+/* SIGTERM; serve must exit 0 (no write-fence hit, saved). Returns its `exit` event. */
+static cJSON *serve_stop_json(void)
+{
+    proc_kill(&g_serve, SIGTERM);
+    int st = proc_wait(&g_serve, T_CMD_MS);
+    cJSON *ev = last_event(g_serve.out, "exit", NULL, NULL);
+    if (st != 0 || !ev)
+        fail_proc("serve --json did not stop cleanly", &g_serve, st);
+    assert_true(cJSON_IsTrue(fix_get(ev, "saved")));
+    return ev;
+}
+
+/* Bytes the line damaged in one direction of serve's `exit` event. */
+static double link_damage(const cJSON *exit_ev, const char *dir)
+{
+    const cJSON *d = fix_get(exit_ev, dir);
+    return num(d, "dropped") + num(d, "flipped_bits") + num(d, "garbage") + num(d, "dup_frames");
+}
+
+/* `dfuart update PKG` over the line at `baud`: activated, `done` event returned. */
+static cJSON *update_done(const char *pkg, const char *baud)
+{
+    proc_free(&g_update);
+    int st = proc_run(&g_update, update_argv(pkg, baud), T_UPDATE_MS);
+    cJSON *done = last_event(g_update.out, "done", NULL, NULL);
+    if (st != DX_OK || !done)
+        fail_proc("dfuart update over a degraded line", &g_update, st);
+    return done;
+}
+
+/*
+ * A noisy cable (bit error rate 1e-4, garbage) at 1 Mbaud between the real
+ * CLI and serve: the update completes, bank 0 is exact, and the host's retries
+ * answer the damage the line did (the seed makes the damage certain).
+ */
+static void test_link_noisy_update(void **state)
+{
+    (void)state;
+    create_device("nrf52832", "s132-7.2.0", IMG("app_s132.bin"), "1");
+    serve_start_link("noisy", "3", "1000000");
+    cJSON *done = update_done(PKG("app_signed_v2.zip"), "1000000");
+    cJSON *exit_ev = serve_stop_json();
+    double damage = link_damage(exit_ev, "link_host_to_device");
+    print_message("noisy link: %.0f damaged bytes host->device, %.0f device->host, %.0f retries\n",
+                  damage, link_damage(exit_ev, "link_device_to_host"), num(done, "retries"));
+    assert_true(num(fix_get(exit_ev, "link_host_to_device"), "flipped_bits") > 0);
+    assert_true(num(done, "retries") >= 1);
+    cJSON_Delete(done);
+    cJSON_Delete(exit_ev);
+    expect_running(2, IMG("app_v2.bin"));
+}
+
+/* A GSM modem at its own 19200 baud, 300 ms latency, stalls: a small image gets through. */
+static void test_link_gsm_update(void **state)
+{
+    (void)state;
+    create_device("nrf52832", "s132-7.2.0", IMG("app_s132.bin"), "1");
+    serve_start_link("gsm", "11", NULL);
+    cJSON *done = update_done(PKG("app_signed_tiny.zip"), "19200");
+    cJSON *exit_ev = serve_stop_json();
+    assert_true(num(fix_get(exit_ev, "link_host_to_device"), "delivered") > 0);
+    cJSON_Delete(done);
+    cJSON_Delete(exit_ev);
+    expect_running(4, IMG("app_tiny.bin"));
+}
+
+/* Wait for serve's `cable` event saying `connected`. */
+static void wait_cable(bool connected)
+{
+    const char *want = connected ? "\"event\":\"cable\",\"connected\":true"
+                                 : "\"event\":\"cable\",\"connected\":false";
+    if (!proc_wait_for(&g_serve, want, T_CMD_MS))
+        fail_proc("serve did not report the cable", &g_serve, -1);
+}
+
+/*
+ * The cable is pulled (SIGUSR1) once 20 % is acknowledged and plugged back in
+ * after the host noticed (a retry event): the same session continues from the
+ * device's offset, nothing is restarted.
+ */
+static void test_link_cable_pulled_and_replugged(void **state)
+{
+    (void)state;
+    create_device("nrf52832", "s132-7.2.0", IMG("app_s132.bin"), "1");
+    serve_start_link("clean-115200", "1", NULL);
+    proc_free(&g_update);
+    assert_int_equal(proc_spawn(&g_update, update_argv(PKG("app_signed_v2.zip"), "115200")), 0);
+    wait_for_percent(20);
+    proc_kill(&g_serve, SIGUSR1);
+    wait_cable(false);
+    if (!proc_wait_for(&g_update, "\"event\":\"retry\"", T_UPDATE_MS))
+        fail_proc("the host did not notice the pulled cable", &g_update, -1);
+    proc_kill(&g_serve, SIGUSR1);
+    wait_cable(true);
+    int st = proc_wait(&g_update, T_UPDATE_MS);
+    cJSON *done = last_event(g_update.out, "done", NULL, NULL);
+    if (st != DX_OK || !done)
+        fail_proc("dfuart update after the cable came back", &g_update, st);
+    assert_true(num(done, "retries") >= 1);
+    assert_int_equal((int)num(done, "resumes"), 0); /* the device kept its session */
+    cJSON_Delete(done);
+    cJSON_Delete(serve_stop_json());
+    expect_running(2, IMG("app_v2.bin"));
+}
+
 static void test_serve_refuses_to_replace_a_file(void **state)
 {
     (void)state;
@@ -486,20 +612,30 @@ static void test_serve_refuses_to_replace_a_file(void **state)
     run_expect(ARGV(DFUART_EMU_BIN, "serve", g_dev), EX_USAGE);
 }
 
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+/* argv[1]: the group to run ("update", "resume", "link"); none: all three. */
 int main(int argc, char **argv)
 {
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--only"))
-            cmocka_set_test_filter(argv[i + 1]);
-        else if (!strcmp(argv[i], "--skip"))
-            cmocka_set_skip_filter(argv[i + 1]);
-    }
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_update_v2_over_pty, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rejected_update_keeps_old_app, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_too_large_refused_before_flash, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_interrupted_update_resumes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_serve_refuses_to_replace_a_file, setup, teardown),
+    const struct CMUnitTest update[] = {
+        T(test_update_v2_over_pty),
+        T(test_rejected_update_keeps_old_app),
+        T(test_too_large_refused_before_flash),
+        T(test_serve_refuses_to_replace_a_file),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest resume[] = {T(test_interrupted_update_resumes)};
+    const struct CMUnitTest link[] = {
+        T(test_link_noisy_update),
+        T(test_link_gsm_update),
+        T(test_link_cable_pulled_and_replugged),
+    };
+    const char *g = argc > 1 ? argv[1] : NULL;
+    int failed = 0;
+    if (!g || !strcmp(g, "update"))
+        failed += cmocka_run_group_tests_name("update", update, NULL, NULL);
+    if (!g || !strcmp(g, "resume"))
+        failed += cmocka_run_group_tests_name("resume", resume, NULL, NULL);
+    if (!g || !strcmp(g, "link"))
+        failed += cmocka_run_group_tests_name("link", link, NULL, NULL);
+    return failed;
 }

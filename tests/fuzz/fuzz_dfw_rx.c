@@ -186,9 +186,19 @@ static void input(run_t *r, const uint8_t *bytes, size_t n)
     }
 }
 
-/* A new baseline after a boot: flash bytes, counters, and where bank 1 now starts. */
+/* The adapter refused nothing: the receiver stayed in bank 1 and the settings page. */
+static void check_fence(void)
+{
+    char fence[256];
+    emu_fence_format(&hal_ctx.fence, fence, sizeof(fence));
+    FUZZ_CHECK(hal_ctx.fence.hits == 0, "write fence: %s", fence);
+}
+
+/* A new baseline after a boot: flash bytes, counters, where bank 1 now starts, the fence. */
 static void rebase(void)
 {
+    check_fence();
+    emu_fence_of(dev, &hal_ctx.fence); /* what the bootloader now gives the application */
     memcpy(base, flash_bytes(dev->flash), flash_size);
     flash_get_stats(dev->flash, &stats0);
     bl_settings_t s;
@@ -200,6 +210,7 @@ static void rebase(void)
 static void check_receiver_flash(void)
 {
     fuzz_check_no_fault(dev, "receiver");
+    check_fence();
     /* Every word programmed was erased first (a page is erased before its first byte). */
     flash_stats_t st;
     flash_get_stats(dev->flash, &st);

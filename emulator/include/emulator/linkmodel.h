@@ -83,6 +83,8 @@ size_t link_dir_recv(link_dir_t *d, uint64_t now_ns, uint8_t *out, size_t cap);
 
 /* Arrival time of the next byte in flight, or UINT64_MAX if none. */
 uint64_t link_dir_next_arrival(const link_dir_t *d);
+/* Arrival time of the last byte in flight (when the line will be empty), or 0 if none. */
+uint64_t link_dir_last_arrival(const link_dir_t *d);
 
 /* Cable pulled: everything in flight is lost, later sends too, until reconnect. */
 void link_dir_disconnect(link_dir_t *d);

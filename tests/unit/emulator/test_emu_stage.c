@@ -94,7 +94,13 @@ static dfw_err_t stage_as(emu_device_t *dev, const pkg_t *pkg, flash_actor_t act
                           emu_stage_report_t *rep)
 {
     const pkg_image_t *img = pkg_image(pkg, 0);
-    return emu_stage_app(dev, actor, img->dat, img->dat_len, img->bin, img->bin_len, 2048, rep);
+    dfw_err_t e =
+        emu_stage_app(dev, actor, img->dat, img->dat_len, img->bin, img->bin_len, 2048, rep);
+    char why[256];
+    emu_fence_format(&rep->fence, why, sizeof(why));
+    if (rep->fence.hits)
+        fail_msg("%s", why); /* R5: device code stays in bank 1 and the settings page */
+    return e;
 }
 
 static dfw_err_t stage(emu_device_t *dev, const pkg_t *pkg, emu_stage_report_t *rep)
@@ -179,6 +185,57 @@ static void test_emu_stage_large_image_refused_without_flash_op(void **state)
     assert_int_equal(r.ops, 0);
     assert_int_equal(flash_fault_count(dev->flash), 0);
     pkg_close(pkg);
+    emu_device_free(dev);
+}
+
+/* Try one erase and one single-word write at `addr` through the adapter. */
+static void poke(const dfw_hal_t *hal, uint32_t addr, int want)
+{
+    const uint32_t word = 0x12345678u;
+    assert_int_equal(hal->erase_page(hal->ctx, addr & ~(EMU_PAGE - 1u)), want);
+    assert_int_equal(hal->write_words(hal->ctx, addr, &word, 1), want);
+}
+
+static void test_emu_stage_fence_refuses_outside_bank1_and_settings(void **state)
+{
+    (void)state;
+    emu_device_t *dev = make_dev(&S132_V1);
+    bl_boot_report_t rep;
+    boot(dev, &rep);
+    emu_hal_t ctx;
+    dfw_hal_t hal;
+    emu_hal_init(&ctx, dev, emu_hal_app_actor(dev), &hal);
+    const emu_fence_t *f = &ctx.fence;
+    const bl_config_t *c = &dev->cfg;
+    size_t len;
+    uint8_t *app = read_fixture("app_s132.bin", &len);
+    assert_int_equal(f->bank1_lo, align4k(emu_bank0_start(dev) + (uint32_t)len));
+    assert_int_equal(f->bank1_hi, c->bl_start - c->app_data_area_size);
+    uint8_t *before = malloc(1 << 20);
+    assert_non_null(before);
+    memcpy(before, flash_bytes(dev->flash), flash_chip(dev->flash)->size);
+    /* Bank 0, the last app page, the app data area, the backup page, the bootloader, MBR. */
+    const uint32_t bad[] = {
+        emu_bank0_start(dev), f->bank1_lo - EMU_PAGE, f->bank1_hi, c->backup_addr, c->bl_start, 0};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        poke(&hal, bad[i], EMU_HAL_FENCE_RC);
+    assert_memory_equal(before, flash_bytes(dev->flash), flash_chip(dev->flash)->size);
+    assert_int_equal(f->hits, 2 * (sizeof(bad) / sizeof(bad[0])));
+    assert_string_equal(f->call, "erase");
+    assert_int_equal(f->addr, emu_bank0_start(dev));
+    /* A write that starts in bank 1 and runs into the app data area is refused too. */
+    const uint32_t two[2] = {0, 0};
+    assert_int_equal(hal.write_words(hal.ctx, f->bank1_hi - 4, two, 2), EMU_HAL_FENCE_RC);
+    /* Bank 1's first and last pages and the settings page are the application's. */
+    poke(&hal, f->bank1_lo, 0);
+    poke(&hal, f->bank1_hi - 4, 0);
+    poke(&hal, c->settings_addr, 0);
+    assert_int_equal(f->hits, 2 * (sizeof(bad) / sizeof(bad[0])) + 1);
+    char line[256];
+    emu_fence_format(f, line, sizeof(line));
+    assert_non_null(strstr(line, "device code tried to erase [0x26000, +4096), outside bank 1"));
+    free(before);
+    free(app);
     emu_device_free(dev);
 }
 
@@ -424,6 +481,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_emu_stage_update_is_activated_at_next_boot),
         cmocka_unit_test(test_emu_stage_large_image_refused_without_flash_op),
+        cmocka_unit_test(test_emu_stage_fence_refuses_outside_bank1_and_settings),
         cmocka_unit_test(test_emu_stage_stock_17_settings_write_faults),
         cmocka_unit_test(test_emu_stage_stock_15_3_update_silently_dropped),
         cmocka_unit_test(test_emu_stage_nvmc_with_softdevice_faults),
