@@ -40,7 +40,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -220,56 +219,6 @@ static int on_opt(void *args, int id, const char *val)
 
 /* ---- device file ---------------------------------------------------------------------- */
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/*
- * Replace `path` with `data` by rename, without fsync (see the top comment).
- * One fixed temporary name: a serve killed in the middle leaves at most that
- * file behind, and the next checkpoint reuses it.
- */
-static int replace_file(const char *path, const uint8_t *data, size_t len)
-{
-    struct stat st;
-    mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
-    size_t n = strlen(path) + sizeof(".serve-tmp");
-    char *tmp = malloc(n);
-    if (!tmp)
-        return -1;
-    snprintf(tmp, n, "%s.serve-tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    int rc = fd < 0 ? -1 : 0;
-    if (rc == 0 && (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0))
-        rc = -1;
-    if (fd >= 0 && close(fd) != 0)
-        rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    if (rc != 0 && fd >= 0)
-        (void)unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
-static void checkpoint_failed(serve_t *s, const char *what)
-{
-    emu_err("serve",
-            "%s: checkpoint failed: %s; stopping (the file holds everything acknowledged so far)",
-            s->dev_path, what);
-    s->fatal = EMU_EXIT_IOERR;
-}
-
 /* Write DEV if the flash changed since the last save. Sets s->fatal on failure. */
 static void checkpoint(serve_t *s)
 {
@@ -277,16 +226,14 @@ static void checkpoint(serve_t *s)
     if (ops == s->saved_ops || s->fatal)
         return;
     uint64_t t0 = mono_ns();
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    emu_file_err_t e = emu_file_encode(s->dev, &buf, &len);
-    if (e != EMU_FILE_OK)
-        checkpoint_failed(s, emu_file_strerror(e));
-    else if (replace_file(s->dev_path, buf, len) != 0)
-        checkpoint_failed(s, strerror(errno));
-    free(buf);
-    if (s->fatal)
+    emu_file_diag_t d;
+    if (emu_file_checkpoint(s->dev, s->dev_path, &d) != EMU_FILE_OK) {
+        emu_err("serve",
+                "%s: checkpoint failed, stopping (the file holds everything acknowledged so far)",
+                d.msg);
+        s->fatal = EMU_EXIT_IOERR;
         return;
+    }
     s->saved_ops = ops;
     uint64_t dt = mono_ns() - t0;
     s->st.checkpoints++;

@@ -464,6 +464,54 @@ emu_file_err_t emu_file_save(const emu_device_t *dev, const char *path, emu_file
     return e;
 }
 
+/* The checkpoint's temporary: written in full, not synced (see emu_file.h). */
+static emu_file_err_t write_plain(const char *tmp, const char *path, const uint8_t *data,
+                                  size_t len, emu_file_diag_t *diag)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0 && fchmod(fd, target_mode(path)) == 0 && write_fully(fd, data, len) == 0;
+    int saved = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (ok)
+        return EMU_FILE_OK;
+    diag_set(diag, "%s: cannot write %s: %s", path, tmp, strerror(saved));
+    return EMU_FILE_ERR_WRITE;
+}
+
+emu_file_err_t emu_file_checkpoint(const emu_device_t *dev, const char *path, emu_file_diag_t *diag)
+{
+    if (!path) {
+        diag_set(diag, "device file: invalid argument");
+        return EMU_FILE_ERR_ARG;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    emu_file_err_t e = emu_file_encode(dev, &buf, &len);
+    size_t n = strlen(path) + sizeof(".serve-tmp");
+    char *tmp = e == EMU_FILE_OK ? malloc(n) : NULL;
+    if (e == EMU_FILE_OK && !tmp)
+        e = EMU_FILE_ERR_NOMEM;
+    if (e != EMU_FILE_OK) {
+        diag_set(diag, "%s: %s", path, emu_file_strerror(e));
+        free(buf);
+        return e;
+    }
+    snprintf(tmp, n, "%s.serve-tmp", path);
+    e = write_plain(tmp, path, buf, len, diag);
+    if (e == EMU_FILE_OK && rename(tmp, path) != 0) {
+        diag_set(diag, "%s: cannot replace it: %s", path, strerror(errno));
+        e = EMU_FILE_ERR_WRITE;
+    }
+    if (e != EMU_FILE_OK)
+        unlink(tmp);
+    free(tmp);
+    free(buf);
+    return e;
+}
+
 const char *emu_file_strerror(emu_file_err_t err)
 {
     switch (err) {

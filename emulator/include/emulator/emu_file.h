@@ -102,6 +102,16 @@ EMU_FILE_MUST_CHECK emu_file_err_t emu_file_save(const emu_device_t *dev, const 
                                                  emu_file_diag_t *diag);
 
 /*
+ * A fast replace for frequent checkpoints (serve): `dev` is written to the
+ * fixed temporary `path`.serve-tmp and renamed over `path`, without fsync.
+ * Atomic against a killed process (the page cache keeps what was written),
+ * not against a crash of the host machine. A leftover temporary from a
+ * killed writer is reused. On failure the temporary is removed, `path` stays.
+ */
+EMU_FILE_MUST_CHECK emu_file_err_t emu_file_checkpoint(const emu_device_t *dev, const char *path,
+                                                       emu_file_diag_t *diag);
+
+/*
  * The same atomic replace for any bytes (used by `export` too): `path`
  * either keeps its old contents or gets exactly `data`.
  */

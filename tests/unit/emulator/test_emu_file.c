@@ -258,6 +258,59 @@ static void test_emu_file_failed_save_keeps_old_file(void **state)
     emu_device_free(next);
 }
 
+/*
+ * serve's checkpoint: the same bytes as a save, mode kept, no temporary left;
+ * a stale temporary from a killed serve is reused; a failed one (file size
+ * limit) leaves the old file as it was and removes its temporary.
+ */
+static void test_emu_file_checkpoint(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/emu-file-XXXXXX", path[64], tmp[80];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/dev.emu", dir);
+    snprintf(tmp, sizeof(tmp), "%s.serve-tmp", path);
+    emu_device_t *dev = make_device(BL_CHIP_NRF52832), *back = NULL;
+    emu_file_diag_t d;
+    assert_int_equal(emu_file_save(dev, path, &d), EMU_FILE_OK);
+    assert_int_equal(chmod(path, 0600), 0);
+    FILE *stale = fopen(tmp, "w"); /* what a serve killed mid-checkpoint leaves */
+    assert_non_null(stale);
+    fputs("half a device file", stale);
+    fclose(stale);
+    dev->resets = 7;
+    assert_int_equal(emu_file_checkpoint(dev, path, &d), EMU_FILE_OK);
+    assert_int_equal(dir_entries(dir), 1);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(emu_file_load(path, &back, &d), EMU_FILE_OK);
+    assert_same_device(dev, back);
+    emu_device_free(back);
+    size_t len0, len1;
+    char *before = slurp(path, &len0);
+    struct rlimit saved, small = {65536, 0};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small.rlim_max = saved.rlim_max;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    dev->resets = 8;
+    emu_file_err_t e = emu_file_checkpoint(dev, path, &d);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(e, EMU_FILE_ERR_WRITE);
+    assert_non_null(strstr(d.msg, tmp));
+    char *after = slurp(path, &len1);
+    assert_int_equal(len0, len1);
+    assert_memory_equal(before, after, len0);
+    assert_int_equal(dir_entries(dir), 1);
+    free(before);
+    free(after);
+    remove(path);
+    rmdir(dir);
+    emu_device_free(dev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_emu_file_corruption_is_refused),
         cmocka_unit_test(test_emu_file_save_and_load_files),
         cmocka_unit_test(test_emu_file_failed_save_keeps_old_file),
+        cmocka_unit_test(test_emu_file_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
