@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 #include "cli/check.h"
@@ -102,7 +103,9 @@ static int load_key(const pkg_args_t *a, sig_key_t **key)
     sig_err_t e = sig_key_load(a->key_path, key);
     if (e == SIG_OK)
         return DFUART_EXIT_OK;
-    fprintf(stderr, "dfuart: %s: %s\n", a->key_path, sig_strerror(e));
+    const char *why = e == SIG_ERR_IO ? strerror(errno) : NULL;
+    fprintf(stderr, "dfuart: %s: %s%s%s\n", a->key_path, sig_strerror(e), why ? ": " : "",
+            why ? why : "");
     return e == SIG_ERR_IO ? DFUART_EXIT_NOINPUT : DFUART_EXIT_INVALID;
 }
 

@@ -190,8 +190,9 @@ static int load_key(const update_args_t *a, progress_t *p, sig_key_t **key)
     sig_err_t e = sig_key_load(a->key_path, key);
     if (e == SIG_OK)
         return DFUART_EXIT_OK;
+    const char *why = e == SIG_ERR_IO ? strerror(errno) : NULL;
     return failed(p, e == SIG_ERR_IO ? DFUART_EXIT_NOINPUT : DFUART_EXIT_INVALID, "key", NULL,
-                  "%s: %s", a->key_path, sig_strerror(e));
+                  "%s: %s%s%s", a->key_path, sig_strerror(e), why ? ": " : "", why ? why : "");
 }
 
 static int verdict(progress_t *p, const pkg_t *pkg, const check_report_t *cr)

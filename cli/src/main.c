@@ -37,7 +37,8 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        /* One line, like every other failure: scripts read stderr as the reason. */
+        fprintf(stderr, "dfuart: no command given (try 'dfuart --help')\n");
         return DFUART_EXIT_USAGE;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

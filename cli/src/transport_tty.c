@@ -87,9 +87,15 @@ static int tty_read(transport_t *t, uint8_t *buf, size_t cap, uint32_t timeout_m
         return (int)n;
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return 0;
-    /* poll() said readable but there is nothing: the line was hung up. */
-    return transport_fail(t, TRANSPORT_ERR_IO, "%s: read failed: %s", t->path,
-                          n == 0 ? "end of file" : strerror(errno));
+    /*
+     * poll() said readable but there is nothing: the line was hung up. Linux
+     * reports a pty whose master closed as POLLIN|POLLHUP, then EOF (or EIO),
+     * so this is the same event tty_wait() names: say it the same way.
+     */
+    if (n == 0 || errno == EIO)
+        return transport_fail(t, TRANSPORT_ERR_IO, "%s: hang-up (the other end closed the port)",
+                              t->path);
+    return transport_fail(t, TRANSPORT_ERR_IO, "%s: read failed: %s", t->path, strerror(errno));
 }
 
 static uint32_t wire_ms(size_t n, uint32_t baud)

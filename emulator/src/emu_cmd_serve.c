@@ -641,7 +641,10 @@ static int wait_ms(const serve_t *s, uint64_t now)
         wait = min_u64(wait, t > now ? t - now : 0);
     }
     if (s->linked) {
-        uint64_t t = min_u64(link_dir_next_arrival(&s->h2d), link_dir_next_arrival(&s->d2h));
+        /* A reply arriving for a full pty queue waits for POLLOUT, not for the clock. */
+        uint64_t t = link_dir_next_arrival(&s->h2d);
+        if (s->out_len < OUT_CAP)
+            t = min_u64(t, link_dir_next_arrival(&s->d2h));
         wait = min_u64(wait, t > now ? t - now : 0);
     }
     return (int)((wait + NS_PER_MS - 1) / NS_PER_MS);

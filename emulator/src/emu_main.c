@@ -42,7 +42,8 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        usage(stderr);
+        /* One line, like every other failure (EMULATOR.md "Exit codes"). */
+        emu_err(NULL, "no command given (try 'dfuart-emu --help')");
         return EMU_EXIT_USAGE;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {

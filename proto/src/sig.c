@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,10 +154,11 @@ static sig_err_t read_text(const char *path, char **text, size_t *len)
         return SIG_ERR_IO;
     char *buf = malloc(KEY_FILE_MAX + 1);
     size_t n = buf ? fread(buf, 1, KEY_FILE_MAX + 1, f) : 0;
-    int err = ferror(f);
+    int err = ferror(f), saved = errno;
     fclose(f);
     if (!buf || err) {
         free(buf);
+        errno = saved; /* the caller's message says why (sig.h) */
         return buf ? SIG_ERR_IO : SIG_ERR_CRYPTO;
     }
     if (n > KEY_FILE_MAX || memchr(buf, '\0', n)) {

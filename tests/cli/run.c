@@ -2,6 +2,7 @@
 #include "run.h"
 
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,4 +67,15 @@ size_t run_count_lines(const char *s)
     for (; *s; s++)
         n += *s == '\n';
     return n;
+}
+
+int run_one_line_like(const char *err, const char *shape)
+{
+    size_t len = err ? strlen(err) : 0;
+    if (run_count_lines(err ? err : "") != 1 || len == 0 || err[len - 1] != '\n')
+        return 0;
+    char *line = strndup(err, len - 1);
+    int ok = line && fnmatch(shape, line, 0) == 0;
+    free(line);
+    return ok;
 }

@@ -15,5 +15,12 @@ int run_cmd(const char *cmd, run_result_t *r);
 void run_free(run_result_t *r);
 /* Number of '\n'-terminated lines in s. */
 size_t run_count_lines(const char *s);
+/*
+ * 1 when `err` is exactly one '\n'-terminated line and that line matches the
+ * fnmatch(3) pattern `shape` ('*' stands for the variable parts, e.g. a CRC).
+ * Used by the tests behind the README's "Bad inputs" table: every failure is
+ * one line of a documented shape.
+ */
+int run_one_line_like(const char *err, const char *shape);
 
 #endif

@@ -3,6 +3,8 @@
  * nrfutil's packages, every kind of bad argument with its documented exit
  * code and one-line message, device files refused and left untouched, and
  * the settings / export views checked against the device file itself.
+ * Cases that back a row of the README's "Bad inputs" table carry its id
+ * (B37, ...; tests/cli/check_badinput_table.sh checks the pairing).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
@@ -16,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "emulator/emu_file.h"
 #include "emulator/ihex.h"
@@ -72,6 +75,15 @@ static void expect_error(run_result_t *r, int code, const char *needle)
         fail_msg("want exit %d with one line containing '%s'; got %d: %s", code, needle, r->status,
                  r->err);
     assert_int_equal(strncmp(r->err, "dfuart-emu", 10), 0);
+    run_free(r);
+}
+
+/* README "Bad inputs" row `row`: exit `code`, and stderr is one line of `shape` (fnmatch). */
+static void expect_line(run_result_t *r, const char *row, int code, const char *shape)
+{
+    if (r->status != code || !run_one_line_like(r->err, shape))
+        fail_msg("%s: want exit %d and one line like \"%s\"; got exit %d, stderr \"%s\"", row, code,
+                 shape, r->status, r->err);
     run_free(r);
 }
 
@@ -156,40 +168,67 @@ static void test_emu_cli_create_stage_boot_shows_new_version(void **state)
 static void test_emu_cli_bad_arguments(void **state)
 {
     (void)state;
-    run_result_t r;
+    static const struct {
+        const char *row, *args, *shape;
+    } bad[] = {
+        {"B42", "", "dfuart-emu: no command given (try 'dfuart-emu --help')"},
+        {"B42", "frobnicate args.emu",
+         "dfuart-emu: unknown command 'frobnicate' (try 'dfuart-emu --help')"},
+        {"B42", "boot args.emu --bogus",
+         "dfuart-emu boot: unknown option '--bogus' (try 'dfuart-emu boot --help')"},
+        {"B42", "boot args.emu --power-cut-after",
+         "dfuart-emu boot: missing value for option '--power-cut-after' (try 'dfuart-emu boot "
+         "--help')"},
+        {"B43", "boot",
+         "dfuart-emu boot: expected DEV [[]options], got 0 argument(s) (try 'dfuart-emu boot "
+         "--help')"},
+        {"B43", "boot args.emu b.emu",
+         "dfuart-emu boot: expected DEV [[]options], got 2 argument(s) (try 'dfuart-emu boot "
+         "--help')"},
+        {"B43", "export args.emu",
+         "dfuart-emu export: missing -o FILE (required; try 'dfuart-emu export --help')"},
+        {"B43", "create new.emu --chip nrf52832 --softdevice none --app a.bin",
+         "dfuart-emu create: missing --app-version (required; try 'dfuart-emu create --help')"},
+        {"B44", "boot args.emu --power-cut-after 0",
+         "dfuart-emu boot: --power-cut-after: must be at least 1 (the first flash op)"},
+        {"B44", "stage args.emu x.zip --power-cut-after 12x",
+         "dfuart-emu stage: --power-cut-after: '12x' is not a number in 0..4294967295 (decimal or "
+         "0x hex)"},
+        {"B44", "create new.emu " CREATE_ARGS " --app-version -1",
+         "dfuart-emu create: --app-version: '-1' is not a number in 0..4294967295 (decimal or 0x "
+         "hex)"},
+        {"B44", "create new.emu " CREATE_ARGS " --hw-version 4294967296",
+         "dfuart-emu create: --hw-version: '4294967296' is not a number in 0..4294967295 (decimal "
+         "or 0x hex)"},
+        {"B44", "create new.emu " CREATE_ARGS " --chip nrf51822",
+         "dfuart-emu create: --chip: 'nrf51822' is not one of nrf52832, nrf52840"},
+        {"B44", "create new.emu " CREATE_ARGS " --profile fast",
+         "dfuart-emu create: --profile: 'fast' is not one of *"},
+        {"B44", "create new.emu " CREATE_ARGS " --sdk 14.2",
+         "dfuart-emu create: --sdk: '14.2' is not one of 15.3, 16.0, 17.0, 17.1"},
+        {"B46", "serve args.emu",
+         "dfuart-emu serve: --pty LINK is required (try 'dfuart-emu serve --help')"},
+        {"B46", "serve args.emu --pty tty --baud 0",
+         "dfuart-emu serve: --baud: must be at least 1"},
+        {"B46", "serve args.emu --pty tty --link bogus",
+         "dfuart-emu serve: --link: unknown profile 'bogus' (try '--link list')"},
+        {"B46", "serve args.emu --pty tty --link noisy --link-seed x",
+         "dfuart-emu serve: --link-seed: 'x' is not a number in 0..4294967295 (decimal or 0x hex)"},
+    };
     create("args.emu", "");
-    emu(&r, "%s", "");
-    assert_int_equal(r.status, XC_USAGE);
-    run_free(&r);
-    emu(&r, "frobnicate args.emu");
-    expect_error(&r, XC_USAGE, "unknown command 'frobnicate'");
-    emu(&r, "boot args.emu --bogus");
-    expect_error(&r, XC_USAGE, "--bogus");
-    emu(&r, "boot");
-    expect_error(&r, XC_USAGE, "expected DEV");
-    emu(&r, "boot a.emu b.emu");
-    expect_error(&r, XC_USAGE, "got 2 argument(s)");
-    emu(&r, "boot args.emu --power-cut-after 0");
-    expect_error(&r, XC_USAGE, "--power-cut-after");
-    emu(&r, "stage args.emu x.zip --power-cut-after 12x");
-    expect_error(&r, XC_USAGE, "--power-cut-after: '12x'");
-    emu(&r, "boot args.emu --power-cut-after");
-    expect_error(&r, XC_USAGE, "missing value for option '--power-cut-after'");
-    emu(&r, "export args.emu");
-    expect_error(&r, XC_USAGE, "missing -o FILE");
-    emu(&r, "create new.emu " CREATE_ARGS " --app-version -1");
-    expect_error(&r, XC_USAGE, "--app-version: '-1'");
-    emu(&r, "create new.emu " CREATE_ARGS " --hw-version 4294967296");
-    expect_error(&r, XC_USAGE, "--hw-version: '4294967296'");
-    emu(&r, "create new.emu --chip nrf51822 --softdevice none --app a.bin --app-version 1 "
-            "--bootloader-version 1 --hw-version 52 --public-key k.pem");
-    expect_error(&r, XC_USAGE, "--chip: 'nrf51822'");
-    emu(&r, "create new.emu --chip nrf52832 --softdevice none --app a.bin");
-    expect_error(&r, XC_USAGE, "missing --app-version");
-    emu(&r, "create new.emu " CREATE_ARGS " --profile fast");
-    expect_error(&r, XC_USAGE, "--profile: 'fast'");
-    emu(&r, "create new.emu " CREATE_ARGS " --sdk 14.2");
-    expect_error(&r, XC_USAGE, "--sdk: '14.2'");
+    size_t len, len2;
+    uint8_t *before = read_dev("args.emu", &len);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        run_result_t r;
+        emu(&r, "%s", bad[i].args);
+        expect_line(&r, bad[i].row, XC_USAGE, bad[i].shape);
+    }
+    uint8_t *after = read_dev("args.emu", &len2); /* no command line above touched it */
+    assert_int_equal(len, len2);
+    assert_memory_equal(before, after, len);
+    free(before);
+    free(after);
+    run_result_t r;
     emu(&r, "create new.emu " CREATE_ARGS " --app-boot-validation ecdsa");
     expect_error(&r, XC_USAGE, "private key");
     emu(&r, "create new.emu " CREATE_ARGS " --softdevice s140-7.2.0");
@@ -219,10 +258,24 @@ static void test_emu_cli_bad_input_files(void **state)
     expect_error(&r, XC_DATAERR, "app-data area");
     emu(&r, "boot missing.emu");
     expect_error(&r, XC_NOINPUT, "missing.emu");
+    size_t len, len2;
+    uint8_t *before = read_dev("in.emu", &len);
     emu(&r, "stage in.emu nope.zip");
-    expect_error(&r, XC_NOINPUT, "nope.zip");
+    expect_line(&r, "B45", XC_NOINPUT,
+                "dfuart-emu stage: nope.zip: cannot open: No such file or directory");
     emu(&r, "stage in.emu %s/packages/tampered/manifest_bad_json.zip", FIX);
-    expect_error(&r, XC_DATAERR, "manifest_bad_json.zip");
+    expect_line(&r, "B45", XC_DATAERR,
+                "dfuart-emu stage: " FIX "/packages/tampered/manifest_bad_json.zip: manifest.json: "
+                "not valid JSON");
+    emu(&r, "stage in.emu %s/packages/tampered/zip_slip_bin.zip", FIX);
+    expect_line(&r, "B45", XC_DATAERR,
+                "dfuart-emu stage: " FIX "/packages/tampered/zip_slip_bin.zip: member "
+                "'../app_s132.bin': unsafe path (absolute or '..')");
+    uint8_t *after = read_dev("in.emu", &len2); /* a package refused: the device untouched */
+    assert_int_equal(len, len2);
+    assert_memory_equal(before, after, len);
+    free(before);
+    free(after);
     emu(&r, "export in.emu -o /nonexistent/out.bin");
     expect_error(&r, XC_CANTCREAT, "/nonexistent/out.bin");
 }
@@ -262,6 +315,132 @@ static void test_emu_cli_corrupt_device_file_refused_untouched(void **state)
     emu(&r, "boot bad.emu");
     expect_error(&r, XC_DATAERR, "truncated");
     free(b);
+}
+
+/* ---- damaged device files (README "Bad inputs" B37-B41) ---------------------------- */
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Recompute the header CRC (EMULATOR.md: CRC-32 of bytes 0..143 at 144). */
+static void fix_header_crc(uint8_t *b)
+{
+    put_le32(b + 144, (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, 144));
+}
+
+static void write_dev(const char *dev, const uint8_t *b, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", g_dir, dev);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * `good` (len bytes) damaged by `edit` into bad.emu (`new_len` bytes): boot
+ * and stage must refuse it as row `row` says and leave it byte-identical.
+ */
+static void expect_damaged(const uint8_t *good, size_t len, size_t new_len, void (*edit)(uint8_t *),
+                           const char *row, const char *why)
+{
+    uint8_t *b = calloc(1, new_len > len ? new_len : len);
+    assert_non_null(b);
+    memcpy(b, good, len);
+    if (edit)
+        edit(b);
+    write_dev("bad.emu", b, new_len);
+    static const char *const cmds[] = {"boot", "stage"};
+    for (size_t i = 0; i < 2; i++) {
+        run_result_t r;
+        char shape[300];
+        emu(&r, "%s bad.emu%s", cmds[i], i ? " " FIX "/packages/app_signed_v2.zip" : "");
+        snprintf(shape, sizeof(shape), "dfuart-emu %s: bad.emu: %s", cmds[i], why);
+        expect_line(&r, row, XC_DATAERR, shape);
+        size_t now_len;
+        uint8_t *now = read_dev("bad.emu", &now_len);
+        assert_int_equal(now_len, new_len);
+        assert_memory_equal(now, b, new_len);
+        free(now);
+    }
+    free(b);
+}
+
+static void bad_magic(uint8_t *b)
+{
+    b[0] = 'X';
+}
+
+static void other_version(uint8_t *b)
+{
+    b[8] = 2;
+}
+
+static void header_byte_flip(uint8_t *b)
+{
+    b[24] ^= 0x01; /* reset counter */
+}
+
+static void flash_byte_flip(uint8_t *b)
+{
+    b[EMU_FILE_HEADER_SIZE + 0x30000] ^= 0x01;
+}
+
+static void sdk_out_of_range(uint8_t *b)
+{
+    put_le32(b + 36, 9);
+    fix_header_crc(b);
+}
+
+static void bool_not_0_1(uint8_t *b)
+{
+    b[68] = 2; /* require_signed_app */
+    fix_header_crc(b);
+}
+
+static void bl_start_misaligned(uint8_t *b)
+{
+    b[40] |= 0x01; /* bl_start no longer on a page boundary */
+    fix_header_crc(b);
+}
+
+static void test_emu_cli_damaged_device_files_refused_untouched(void **state)
+{
+    (void)state;
+    run_result_t r;
+    emu(&r, "boot missing.emu");
+    expect_line(&r, "B37", XC_NOINPUT,
+                "dfuart-emu boot: missing.emu: cannot open: No such file or directory");
+    char path[256];
+    snprintf(path, sizeof(path), "%s/missing.emu", g_dir);
+    assert_int_equal(access(path, F_OK), -1); /* not created by the attempt */
+
+    create("good.emu", "");
+    size_t n;
+    uint8_t *good = read_dev("good.emu", &n);
+    assert_int_equal(n, EMU_FILE_HEADER_SIZE + 0x80000u + 4u);
+    expect_damaged(good, n, n, bad_magic, "B38",
+                   "not a dfuart-emu device file (magic is not \"DFUEMU01\")");
+    expect_damaged(good, n, n, other_version, "B38",
+                   "format version 2 / header size 148 not supported (this build reads 1 / 148)");
+    expect_damaged(good, n, 100, NULL, "B39", "truncated header (100 of 148 bytes)");
+    expect_damaged(good, n, 1000, NULL, "B39",
+                   "truncated flash image (1000 bytes, expected 524440)");
+    expect_damaged(good, n, n + 1, NULL, "B39",
+                   "trailing bytes after the flash CRC (524441 bytes, expected 524440)");
+    expect_damaged(good, n, n, header_byte_flip, "B40",
+                   "header CRC mismatch (stored 0x*, computed 0x*)");
+    expect_damaged(good, n, n, flash_byte_flip, "B40",
+                   "flash CRC mismatch (stored 0x*, computed 0x*)");
+    expect_damaged(good, n, n, sdk_out_of_range, "B41", "field 'sdk' = 9 out of range (0..3)");
+    expect_damaged(good, n, n, bl_start_misaligned, "B41",
+                   "field 'bl_start/bootloader_size' out of range for the chip's flash");
+    expect_damaged(good, n, n, bool_not_0_1, "B41", "field 'require_signed_app' = 2 is not 0 or 1");
+    free(good);
 }
 
 static void test_emu_cli_stage_refusals_and_faults(void **state)
@@ -470,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_emu_cli_bad_arguments),
         cmocka_unit_test(test_emu_cli_bad_input_files),
         cmocka_unit_test(test_emu_cli_corrupt_device_file_refused_untouched),
+        cmocka_unit_test(test_emu_cli_damaged_device_files_refused_untouched),
         cmocka_unit_test(test_emu_cli_stage_refusals_and_faults),
         cmocka_unit_test(test_emu_cli_device_in_dfu_mode_cannot_stage),
         cmocka_unit_test(test_emu_cli_power_cut_then_recovery),

@@ -24,7 +24,7 @@ typedef struct sig_key sig_key_t;
 
 typedef enum {
     SIG_OK = 0,
-    SIG_ERR_IO = -1,      /* key file cannot be read */
+    SIG_ERR_IO = -1,      /* key file cannot be read; errno says why */
     SIG_ERR_FORMAT = -2,  /* key file is none of the accepted formats */
     SIG_ERR_CURVE = -3,   /* a key, but not on P-256 */
     SIG_ERR_BAD_SIG = -4, /* signature does not verify */
