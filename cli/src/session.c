@@ -11,6 +11,13 @@
  * QUERY and continues from the device's answer. Everything the device says
  * about its progress replaces what the host believed.
  *
+ * Reply timeouts. Every request is remembered by seq (sent[]) with the time
+ * its last byte leaves the host, from a model of the host's UART queue at
+ * the baud, so a reply - a late one too, after its request timed out - times
+ * one round trip (session_rtt_t). Late replies make the wait longer, prompt
+ * ones shrink it back: a timeout after which QUERY is answered promptly was a
+ * lost frame, and teaches nothing about the link's speed.
+ *
  * A fresh run probes bank 1 before the firmware (st_probe): an earlier
  * process may have staged most of this image before it and the device died,
  * and only the device's flash remembers that.
@@ -24,10 +31,10 @@
 #include "proto/crc32.h"
 #include "proto/frame.h"
 
-#define RING_MAX   256u /* window is a u8: at most 255 DATA frames plus one QUERY */
-#define RX_CHUNK   512u
-#define REPLY_WIRE FRAME_WIRE_LEN(FRAME_HDR_LEN + MSG_STATUS_LEN + FRAME_CRC_LEN)
-#define SLACK_STEP 250u /* first extra wait after a timeout; doubles up to SESSION_SLACK_MAX_MS */
+#define RING_MAX          256u /* window is a u8: at most 255 DATA frames plus one QUERY */
+#define RX_CHUNK          512u
+#define SENT_MAX          512u /* requests remembered by seq: window, QUERYs, HELLOs, stale ones */
+#define BACKOFF_MAX       5u   /* timeouts in a row that double the wait (x32 is past the cap) */
 #define PAYLOAD_MIN       256u /* DATA payload floor when frames keep failing (bit errors) */
 #define PAYLOAD_GROW_ACKS 8u   /* progress acks in a row before the payload doubles again */
 
@@ -49,9 +56,17 @@ typedef struct {
     uint16_t seq;
     uint8_t type;      /* MSG_DATA or MSG_QUERY */
     bool obsolete;     /* sent before a rewind: its reply carries no news */
-    uint16_t wire;     /* bytes on the wire, for the reply timeout */
     uint32_t off, end; /* DATA: [off, end) of the object */
 } flight_t;
+
+/* A request as sent, found by seq when its reply comes (sess_t.sent[seq % SENT_MAX]). */
+typedef struct {
+    uint16_t seq;
+    bool pending;    /* no reply seen yet */
+    bool timed;      /* its reply is a round-trip sample (RESUME and COMMIT do long device work) */
+    uint64_t tx_end; /* bytes written by the session up to its end */
+    uint64_t dep_us; /* when its last byte leaves the host, as modelled at send time */
+} sent_t;
 
 typedef struct {
     uint8_t type, status;
@@ -98,9 +113,12 @@ typedef struct {
     uint32_t fw_acked;     /* last acknowledged firmware offset: what RESUME claims */
     uint32_t high[3];      /* per object: the highest offset ever acknowledged */
     uint32_t failures;     /* consecutive, since the last progress past high[] */
-    uint32_t slack_ms;     /* extra reply wait learnt from timeouts (slow links) */
+    session_rtt_t rtt;     /* the reply wait learnt from the link */
+    uint64_t tx_total;     /* bytes written */
+    uint64_t line_free_us; /* when the host's UART will have sent all of them (modelled) */
+    uint64_t last_rx_us;   /* arrival of the latest reply to a remembered request */
     uint64_t deadline;     /* reply deadline while DATA is in flight */
-    uint32_t wait_ms;      /* the reply timeout that set it (for messages) */
+    uint32_t wait_ms;      /* the reply wait that set it, after the frame left (for messages) */
     bool lost;             /* the device lost its session: the next firmware start resumes */
     bool probed;           /* bank 1 was probed: once per run (a later VERIFY_FAILED must not
                               trust bank 1 again) */
@@ -108,6 +126,7 @@ typedef struct {
     char lost_reason[160];
     unsigned ring_head, ring_count;
     flight_t ring[RING_MAX];
+    sent_t sent[SENT_MAX];
     frame_decoder_t dec;
     size_t rx_pos, rx_len;
     uint8_t rx[RX_CHUNK];
@@ -174,21 +193,18 @@ static st_t refused(sess_t *s, const reply_t *r, const char *request)
 }
 
 /*
- * What a failure teaches about the link. A timeout: it is slower than
- * assumed (modem latency, stalls), so every later wait gets more slack,
- * control requests included (a 600 ms modem latency outlasts START's whole
- * timeout, so without it START never succeeds). A timeout or a lost frame:
- * frames may be dying of bit errors, and a shorter one survives more often (at
- * a bit error rate of 1e-4 only one 2 KiB frame in eight arrives intact), so
- * the DATA payload halves down to PAYLOAD_MIN; progress doubles it back.
+ * What a failure teaches about the link. A timeout: either the reply is late
+ * or something was lost, and until a reply tells which, the next waits
+ * double (a reply, late or prompt, then sets the wait from what it measured).
+ * A timeout or a lost frame: frames may be dying of bit errors, and a
+ * shorter one survives more often (at a bit error rate of 1e-4 only one 2 KiB
+ * frame in eight arrives intact), so the DATA payload halves down to
+ * PAYLOAD_MIN; progress doubles it back.
  */
 static void learn_from_failure(sess_t *s, session_cause_t cause)
 {
-    if (cause == SESSION_CAUSE_TIMEOUT) {
-        s->slack_ms = s->slack_ms ? s->slack_ms * 2u : SLACK_STEP;
-        if (s->slack_ms > SESSION_SLACK_MAX_MS)
-            s->slack_ms = SESSION_SLACK_MAX_MS;
-    }
+    if (cause == SESSION_CAUSE_TIMEOUT)
+        session_rtt_timeout(&s->rtt);
     if (cause == SESSION_CAUSE_TIMEOUT || cause == SESSION_CAUSE_WRONG_OFFSET) {
         s->clean_acks = 0;
         if (s->payload > PAYLOAD_MIN)
@@ -233,11 +249,141 @@ static st_t retry_state(sess_t *s, st_t again, session_cause_t cause, const char
     return count_failure(s, cause, "%s", what) ? ST_FAIL : again;
 }
 
-uint32_t session_reply_timeout_ms(uint32_t baud, uint32_t bytes, uint32_t slack_ms)
+/* ---- the reply wait (session.h: session_rtt_t) ------------------------------------------ */
+
+uint64_t session_wire_us(uint32_t baud, uint64_t bytes)
 {
-    uint64_t wire = baud ? ((uint64_t)bytes * 10000u + baud - 1u) / baud : 0u; /* 8N1 */
-    uint64_t t = SESSION_FLASH_MS + wire + slack_ms;
-    return t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+    return baud ? (bytes * 10000000u + baud - 1u) / baud : 0u; /* 8N1: 10 bits a byte */
+}
+
+void session_rtt_sample(session_rtt_t *r, uint32_t us)
+{
+    if (r->samples == 0) { /* RFC 6298 2.2 */
+        r->srtt_us = us;
+        r->rttvar_us = us / 2u;
+        r->min_us = us;
+    } else { /* 2.3, with alpha 1/8 and beta 1/4 */
+        uint32_t dev = us > r->srtt_us ? us - r->srtt_us : r->srtt_us - us;
+        r->rttvar_us = r->rttvar_us - r->rttvar_us / 4u + dev / 4u;
+        r->srtt_us = r->srtt_us - r->srtt_us / 8u + us / 8u;
+        if (us < r->min_us)
+            r->min_us = us;
+    }
+    if (r->samples < UINT32_MAX)
+        r->samples++;
+    r->backoff = 0;
+}
+
+void session_rtt_timeout(session_rtt_t *r)
+{
+    if (r->backoff < BACKOFF_MAX)
+        r->backoff++;
+}
+
+uint32_t session_rtt_wait_ms(const session_rtt_t *r)
+{
+    uint64_t us = (uint64_t)SESSION_FLASH_MS * 1000u;
+    if (r->samples) {
+        uint64_t least = r->min_us + us; /* the link's latency plus a page erase's margin */
+        uint64_t est = r->srtt_us + 4u * (uint64_t)r->rttvar_us;
+        us = est > least ? est : least;
+    }
+    uint64_t ms = ((us << r->backoff) + 999u) / 1000u;
+    return ms > SESSION_WAIT_MAX_MS ? SESSION_WAIT_MAX_MS : (uint32_t)ms;
+}
+
+/* ---- when requests leave and replies should come ---------------------------------------- */
+
+static uint64_t now_us(const sess_t *s)
+{
+    return now(s) * 1000u;
+}
+
+static uint64_t wire_us(const sess_t *s, uint64_t bytes)
+{
+    return session_wire_us(s->cfg->baud, bytes);
+}
+
+/* The round trip a reply typically takes (no floor, no backoff); 0 before the first. */
+static uint64_t rtt_typical_us(const sess_t *s)
+{
+    return s->rtt.samples ? s->rtt.srtt_us + 4u * (uint64_t)s->rtt.rttvar_us : 0u;
+}
+
+static sent_t *sent_find(sess_t *s, uint16_t seq)
+{
+    sent_t *e = &s->sent[seq % SENT_MAX];
+    return e->seq == seq && e->pending ? e : NULL;
+}
+
+/*
+ * A write returns once the OS holds the bytes; they leave at the baud behind
+ * whatever was written before. `timed`: the reply is a round-trip sample.
+ */
+static void sent_note(sess_t *s, uint16_t seq, size_t bytes, bool timed)
+{
+    uint64_t t = now_us(s);
+    s->line_free_us = (s->line_free_us > t ? s->line_free_us : t) + wire_us(s, bytes);
+    s->tx_total += bytes;
+    s->sent[seq % SENT_MAX] = (sent_t){seq, true, timed, s->tx_total, s->line_free_us};
+}
+
+/*
+ * When the request's last byte leaves the host: the model at send time, or
+ * earlier when replies have shown the line to be faster than the baud (a
+ * pty ignores it) - the bytes after it still have to leave before the line
+ * is free.
+ */
+static uint64_t sent_departure(const sess_t *s, const sent_t *e)
+{
+    uint64_t after = wire_us(s, s->tx_total - e->tx_end);
+    uint64_t latest = s->line_free_us > after ? s->line_free_us - after : 0;
+    return e->dep_us < latest ? e->dep_us : latest;
+}
+
+static uint64_t reply_wire_us(const sess_t *s, uint8_t type)
+{
+    uint32_t len = type == MSG_INFO ? MSG_INFO_LEN : MSG_STATUS_LEN;
+    return wire_us(s, FRAME_WIRE_LEN(FRAME_HDR_LEN + len + FRAME_CRC_LEN));
+}
+
+/*
+ * A reply to a remembered request: one round-trip sample, and proof that
+ * every byte up to the request has left (FIFO), so the line model may not
+ * lag behind it.
+ */
+static void sent_answered(sess_t *s, const reply_t *r)
+{
+    sent_t *e = sent_find(s, r->seq);
+    if (!e)
+        return; /* a duplicate, or noise that decoded */
+    uint64_t t = now_us(s), left = sent_departure(s, e) + reply_wire_us(s, r->type);
+    if (e->timed) {
+        uint64_t us = t > left ? t - left : 0;
+        session_rtt_sample(&s->rtt, us > UINT32_MAX ? UINT32_MAX : (uint32_t)us);
+    }
+    uint64_t free_by = t + wire_us(s, s->tx_total - e->tx_end);
+    if (s->line_free_us > free_by)
+        s->line_free_us = free_by;
+    e->pending = false;
+    s->last_rx_us = t;
+}
+
+/* When the STATUS answering `seq` is due (us), if it comes `wait_us` after the request left. */
+static uint64_t reply_due_us(sess_t *s, uint16_t seq, uint64_t wait_us)
+{
+    const sent_t *e = sent_find(s, seq);
+    uint64_t from = e ? sent_departure(s, e) : now_us(s);
+    if (s->last_rx_us > from) /* the device answered its predecessor only then */
+        from = s->last_rx_us;
+    return from + reply_wire_us(s, MSG_STATUS) + wait_us;
+}
+
+/* The deadline (ms) for the STATUS answering `seq`: the learnt wait plus `extra_ms` of work. */
+static uint64_t reply_deadline(sess_t *s, uint16_t seq, uint32_t extra_ms)
+{
+    s->wait_ms = session_rtt_wait_ms(&s->rtt) + extra_ms;
+    return (reply_due_us(s, seq, 1000u * (uint64_t)s->wait_ms) + 999u) / 1000u;
 }
 
 /* ---- frames out and in --------------------------------------------------------------- */
@@ -248,8 +394,9 @@ uint32_t session_reply_timeout_ms(uint32_t baud, uint32_t bytes, uint32_t slack_
  * (res filled) if the link failed.
  */
 static int send_req(sess_t *s, uint8_t type, uint8_t obj, uint32_t off, const uint8_t *p,
-                    uint16_t len, bool flush, uint16_t *wire)
+                    uint16_t len, bool flush)
 {
+    bool timed = type != MSG_RESUME && type != MSG_COMMIT;
     frame_t f = {type, 0, obj, s->seq, off, len, p};
     size_t at = flush ? 1u : 0u, n = 0;
     s->tx[0] = 0;
@@ -261,8 +408,7 @@ static int send_req(sess_t *s, uint8_t type, uint8_t obj, uint32_t off, const ui
         link_failed(s);
         return -1;
     }
-    if (wire)
-        *wire = (uint16_t)(n + at);
+    sent_note(s, s->seq, n + at, timed);
     return s->seq++;
 }
 
@@ -304,8 +450,10 @@ static bool decode_buffered(sess_t *s, reply_t *r)
 static int await_reply(sess_t *s, uint64_t deadline, reply_t *r)
 {
     for (;;) {
-        if (decode_buffered(s, r))
+        if (decode_buffered(s, r)) {
+            sent_answered(s, r);
             return 1;
+        }
         uint64_t t = now(s);
         if (t >= deadline)
             return 0;
@@ -321,22 +469,19 @@ static int await_reply(sess_t *s, uint64_t deadline, reply_t *r)
     }
 }
 
-static uint32_t control_timeout(const sess_t *s, uint32_t extra_ms)
-{
-    uint32_t wire = FRAME_WIRE_LEN(FRAME_HDR_LEN + MSG_START_LEN + FRAME_CRC_LEN) + REPLY_WIRE;
-    return session_reply_timeout_ms(s->cfg->baud, wire, s->slack_ms) + extra_ms;
-}
-
-/* Send a control request and wait for the STATUS with its seq: 1 / 0 timeout / -1. */
+/*
+ * Send a control request and wait for the STATUS with its seq: 1 / 0 timeout
+ * / -1. The wait is the learnt one plus `extra_ms` of device work.
+ */
 static int exchange(sess_t *s, uint8_t type, uint32_t off, const uint8_t *p, uint16_t len,
-                    uint32_t timeout_ms, reply_t *r)
+                    uint32_t extra_ms, reply_t *r)
 {
     uint8_t obj = type == MSG_RESUME ? FRAME_OBJ_FW : FRAME_OBJ_NONE;
     s->ring_count = 0; /* DATA still in flight is answered before this; those replies are stale */
-    int seq = send_req(s, type, obj, off, p, len, false, NULL);
+    int seq = send_req(s, type, obj, off, p, len, false);
     if (seq < 0)
         return -1;
-    uint64_t deadline = now(s) + timeout_ms;
+    uint64_t deadline = reply_deadline(s, (uint16_t)seq, extra_ms);
     for (;;) {
         int rc = await_reply(s, deadline, r);
         if (rc <= 0)
@@ -364,7 +509,7 @@ static int idle_until(sess_t *s, uint64_t until)
 static int hello_until(sess_t *s, uint64_t deadline, reply_t *r)
 {
     for (;;) {
-        int seq = send_req(s, MSG_HELLO, FRAME_OBJ_NONE, 0, NULL, 0, true, NULL);
+        int seq = send_req(s, MSG_HELLO, FRAME_OBJ_NONE, 0, NULL, 0, true);
         if (seq < 0)
             return -1;
         uint64_t next = now(s) + SESSION_HELLO_INTERVAL_MS;
@@ -432,14 +577,25 @@ static void ring_obsolete_all(sess_t *s)
         ring_at(s, i)->obsolete = true;
 }
 
-/* The reply deadline covers every frame still on the wire plus the device's time. */
+/*
+ * The oldest request's reply is due first. But while the newest one's reply
+ * would typically still be on its way (a 2 KiB frame is a second on the wire
+ * at 19200 baud), wait for it: replies acknowledge cumulatively, so it tells
+ * what became of the older ones (WRONG_OFFSET names a lost frame, OK covers a
+ * lost reply) a round trip sooner than QUERY would. With none in flight,
+ * from now.
+ */
 static void arm(sess_t *s)
 {
-    uint32_t bytes = 0;
-    for (unsigned i = 0; i < s->ring_count; i++)
-        bytes += ring_at(s, i)->wire + REPLY_WIRE;
-    s->wait_ms = session_reply_timeout_ms(s->cfg->baud, bytes, s->slack_ms);
-    s->deadline = now(s) + s->wait_ms;
+    if (s->ring_count) {
+        uint64_t oldest = reply_deadline(s, ring_at(s, 0)->seq, 0);
+        uint64_t newest = reply_due_us(s, ring_at(s, s->ring_count - 1u)->seq, rtt_typical_us(s));
+        newest = (newest + 999u) / 1000u;
+        s->deadline = oldest > newest ? oldest : newest;
+    } else {
+        s->wait_ms = session_rtt_wait_ms(&s->rtt);
+        s->deadline = now(s) + s->wait_ms;
+    }
 }
 
 /* ---- object transfer: progress, rewind, loss ------------------------------------------ */
@@ -641,8 +797,10 @@ static st_t data_reply(sess_t *s, const reply_t *r)
     if (r->type != MSG_STATUS)
         return ST_STAY; /* a late INFO */
     int i = ring_find(s, r->seq);
-    if (i < 0)
-        return ST_STAY; /* answers a request from before a timeout */
+    if (i < 0) {
+        arm(s); /* a request from before a timeout: the device got that far only now */
+        return ST_STAY;
+    }
     flight_t f = ring_pop_through(s, (unsigned)i);
     arm(s);
     if (f.obsolete)
@@ -666,12 +824,11 @@ static st_t data_timeout(sess_t *s)
                                         "no reply to DATA @%u within %u ms", off, s->wait_ms);
     if (failed)
         return ST_FAIL;
-    s->ring_count = 0; /* count_failure() has grown the slack */
-    uint16_t wire = 0;
-    int seq = send_req(s, MSG_QUERY, FRAME_OBJ_NONE, 0, NULL, 0, true, &wire);
+    s->ring_count = 0; /* count_failure() has doubled the wait */
+    int seq = send_req(s, MSG_QUERY, FRAME_OBJ_NONE, 0, NULL, 0, true);
     if (seq < 0)
         return ST_FAIL;
-    flight_t q = {(uint16_t)seq, MSG_QUERY, false, wire, 0, 0};
+    flight_t q = {(uint16_t)seq, MSG_QUERY, false, 0, 0};
     ring_push(s, &q);
     arm(s);
     return ST_STAY;
@@ -682,12 +839,10 @@ static int fill_window(sess_t *s)
     while (!ring_has_query(s) && ring_data_count(s) < s->window && s->x.next < s->x.total) {
         uint32_t left = s->x.total - s->x.next;
         uint16_t len = left < s->payload ? (uint16_t)left : s->payload;
-        uint16_t wire = 0;
-        int seq =
-            send_req(s, MSG_DATA, s->x.obj, s->x.next, s->x.data + s->x.next, len, false, &wire);
+        int seq = send_req(s, MSG_DATA, s->x.obj, s->x.next, s->x.data + s->x.next, len, false);
         if (seq < 0)
             return -1;
-        flight_t f = {(uint16_t)seq, MSG_DATA, false, wire, s->x.next, s->x.next + len};
+        flight_t f = {(uint16_t)seq, MSG_DATA, false, s->x.next, s->x.next + len};
         ring_push(s, &f);
         s->x.next += len;
         arm(s);
@@ -746,7 +901,7 @@ static st_t abort_and_restart(sess_t *s, const reply_t *r)
                       msg_phase_name(r->st.phase)))
         return ST_FAIL;
     reply_t a;
-    return exchange(s, MSG_ABORT, 0, NULL, 0, control_timeout(s, 0), &a) < 0 ? ST_FAIL : ST_START;
+    return exchange(s, MSG_ABORT, 0, NULL, 0, 0, &a) < 0 ? ST_FAIL : ST_START;
 }
 
 static st_t st_start(sess_t *s)
@@ -755,7 +910,7 @@ static st_t st_start(sess_t *s)
     msg_start_t m = {s->img->dat_len, s->dat_crc, s->img->bin_len, s->bin_crc};
     msg_start_pack(&m, p);
     reply_t r;
-    int rc = exchange(s, MSG_START, 0, p, sizeof(p), control_timeout(s, 0), &r);
+    int rc = exchange(s, MSG_START, 0, p, sizeof(p), 0, &r);
     if (rc < 0)
         return ST_FAIL;
     if (rc == 0)
@@ -804,7 +959,7 @@ static st_t resume_exchange(sess_t *s, uint32_t claim, st_t again, reply_t *r)
 {
     uint8_t p[MSG_RESUME_LEN];
     frame_put32(p, crc32_compute(s->img->bin, claim));
-    int rc = exchange(s, MSG_RESUME, claim, p, sizeof(p), control_timeout(s, SESSION_RESUME_MS), r);
+    int rc = exchange(s, MSG_RESUME, claim, p, sizeof(p), SESSION_RESUME_MS, r);
     if (rc < 0)
         return ST_FAIL;
     if (rc == 0)
@@ -939,9 +1094,8 @@ static st_t commit_status(sess_t *s, const reply_t *r)
 
 static st_t st_commit(sess_t *s)
 {
-    reply_t r;
-    uint32_t t = control_timeout(s, 0);
-    int rc = exchange(s, MSG_COMMIT, 0, NULL, 0, t > SESSION_COMMIT_MS ? t : SESSION_COMMIT_MS, &r);
+    reply_t r; /* the learnt wait covers the link, SESSION_COMMIT_MS the device's work */
+    int rc = exchange(s, MSG_COMMIT, 0, NULL, 0, SESSION_COMMIT_MS, &r);
     if (rc < 0)
         return ST_FAIL;
     if (rc == 0) /* the reply may be lost in the reset: the INFO after it will tell */
@@ -1008,7 +1162,8 @@ static st_t st_reboot(sess_t *s)
         if (rc == 0)
             return fail_set(s, SESSION_ERR_NO_RETURN,
                             "device did not come back within %llu ms of COMMIT%s",
-                            (unsigned long long)(s->cfg->timeout_ms + activation_ms(s)), pending ? " (it still reports the update pending)" : "");
+                            (unsigned long long)(s->cfg->timeout_ms + activation_ms(s)),
+                            pending ? " (it still reports the update pending)" : "");
         if (r.type != MSG_INFO || status_fatal(r.status))
             return refused(s, &r, "HELLO after COMMIT");
         if (r.info.flags & MSG_INFO_UPDATE_PENDING) {

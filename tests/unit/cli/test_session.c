@@ -4,8 +4,9 @@
  * proto/PROTOCOL.md says, stores firmware in a fake bank 1 that survives its
  * resets, reboots through a toy bootloader after COMMIT, and can lose, corrupt
  * or refuse frames on cue. The link is in memory and the clock is fake: a
- * read with nothing to deliver advances the clock by its whole timeout, so a
- * timeout costs no real time and no test sleeps.
+ * read with nothing to deliver advances the clock by its whole timeout (or to
+ * the moment a delayed reply is due), so a timeout costs no real time and no
+ * test sleeps.
  */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <setjmp.h>
@@ -55,9 +56,12 @@ typedef struct {
     msg_start_t start;
     uint32_t dat_next, bin_next;
     /* faults (NONE = off); each fires once unless said otherwise */
-    uint32_t drop_data_at;      /* lose the DATA frame with this firmware offset */
-    uint32_t corrupt_write;     /* flip a bit in the host's Nth write */
-    uint32_t drop_reply_at;     /* lose the reply to DATA at this firmware offset */
+    uint32_t drop_data_at;       /* lose the DATA frame with this firmware offset */
+    uint32_t corrupt_write;      /* flip a bit in the host's Nth write */
+    uint32_t drop_reply_at;      /* lose the reply to DATA at this firmware offset */
+    uint32_t drop_reply_at2;     /* ... and at this one */
+    uint32_t slow_from, slow_to; /* replies leave slow_ms late while bin_next is in [from, to) */
+    uint32_t slow_ms;
     uint32_t reset_at;          /* reset on DATA at or past this firmware offset */
     uint32_t mute_at;           /* go silent for good on DATA at or past this offset */
     bool tear_flash_on_reset;   /* the reset also corrupts acknowledged flash */
@@ -84,6 +88,7 @@ typedef struct {
         size_t end;
         bool data;
         uint32_t acked; /* firmware offset an OK reply acknowledges, else 0 */
+        uint64_t ready; /* when it may reach the host (never before an earlier reply) */
     } marks[MARKS_MAX];
     size_t nmarks;
     /* what the device saw */
@@ -107,7 +112,7 @@ static void fake_init(fake_t *fk, uint16_t max_payload, uint8_t window)
     fk->bank0_size = 30000u;
     fk->bank0_crc = 0x12345678u;
     fk->dead_ms = 400u;
-    fk->drop_data_at = fk->drop_reply_at = fk->reset_at = fk->mute_at = NONE;
+    fk->drop_data_at = fk->drop_reply_at = fk->drop_reply_at2 = fk->reset_at = fk->mute_at = NONE;
     fk->corrupt_write = NONE;
     fk->now = 1000u;
     memset(fk->bank1, 0xFF, sizeof(fk->bank1));
@@ -121,6 +126,16 @@ static uint8_t cur_object(const fake_t *fk)
     return fk->phase == MSG_PHASE_FIRMWARE || fk->phase == MSG_PHASE_READY ? FRAME_OBJ_FW : 0;
 }
 
+/* A slow spell (a modem stall, a busy device): replies leave late, in order. */
+static uint64_t reply_ready(const fake_t *fk)
+{
+    bool slow = fk->bin_next >= fk->slow_from && fk->bin_next < fk->slow_to;
+    uint64_t at = fk->now + (slow ? fk->slow_ms : 0u);
+    if (fk->nmarks && fk->marks[fk->nmarks - 1].ready > at)
+        at = fk->marks[fk->nmarks - 1].ready;
+    return at;
+}
+
 static void queue_frame(fake_t *fk, const frame_t *f, bool is_data, uint32_t acked)
 {
     size_t n = 0;
@@ -129,6 +144,7 @@ static void queue_frame(fake_t *fk, const frame_t *f, bool is_data, uint32_t ack
     assert_true(fk->nmarks < MARKS_MAX);
     fk->marks[fk->nmarks].end = fk->out_len;
     fk->marks[fk->nmarks].acked = acked;
+    fk->marks[fk->nmarks].ready = reply_ready(fk);
     fk->marks[fk->nmarks++].data = is_data;
 }
 
@@ -265,9 +281,11 @@ static bool fw_fault(fake_t *fk, const frame_t *f)
 
 static void dev_fw_data(fake_t *fk, const frame_t *f)
 {
-    bool drop_reply = f->offset == fk->drop_reply_at;
-    if (drop_reply)
+    bool drop_reply = f->offset == fk->drop_reply_at || f->offset == fk->drop_reply_at2;
+    if (f->offset == fk->drop_reply_at)
         fk->drop_reply_at = NONE;
+    else if (drop_reply)
+        fk->drop_reply_at2 = NONE;
     size_t before = fk->out_len;
     uint32_t end = f->offset + f->len;
     if (fk->refuse_data)
@@ -449,6 +467,15 @@ static void settle_marks(fake_t *fk)
     fk->nmarks -= k;
 }
 
+/* End of the replies that have reached the host by now (marks[0] is the first not read). */
+static size_t fake_arrived(const fake_t *fk)
+{
+    size_t end = fk->out_pos;
+    for (size_t k = 0; k < fk->nmarks && fk->marks[k].ready <= fk->now; k++)
+        end = fk->marks[k].end;
+    return end;
+}
+
 static int fake_read(transport_t *t, uint8_t *buf, size_t cap, uint32_t timeout_ms)
 {
     fake_t *fk = t->ctx;
@@ -456,7 +483,14 @@ static int fake_read(transport_t *t, uint8_t *buf, size_t cap, uint32_t timeout_
         fk->now += timeout_ms; /* nothing comes: the whole timeout passes, instantly */
         return 0;
     }
-    size_t n = fk->out_len - fk->out_pos;
+    if (fake_arrived(fk) == fk->out_pos) { /* the next reply is late */
+        if (fk->marks[0].ready > fk->now + timeout_ms) {
+            fk->now += timeout_ms;
+            return 0;
+        }
+        fk->now = fk->marks[0].ready;
+    }
+    size_t n = fake_arrived(fk) - fk->out_pos;
     n = n < cap ? n : cap;
     memcpy(buf, fk->out + fk->out_pos, n);
     fk->out_pos += n;
@@ -493,6 +527,8 @@ typedef struct {
     session_event_t ev[EVENTS_MAX];
     char last_resume_reason[256];
     char last_retry_reason[256];
+    size_t n_timeouts;
+    uint32_t timeout_wait_ms[16]; /* "within N ms" of the first timeouts */
 } events_t;
 
 static void record(void *ctx, const session_event_t *ev)
@@ -507,6 +543,9 @@ static void record(void *ctx, const session_event_t *ev)
         snprintf(e->last_resume_reason, sizeof(e->last_resume_reason), "%s", ev->reason);
     if (ev->kind == SESSION_EV_RETRY)
         snprintf(e->last_retry_reason, sizeof(e->last_retry_reason), "%s", ev->reason);
+    const char *within = ev->kind == SESSION_EV_RETRY ? strstr(ev->reason, " within ") : NULL;
+    if (within && e->n_timeouts < sizeof(e->timeout_wait_ms) / sizeof(e->timeout_wait_ms[0]))
+        e->timeout_wait_ms[e->n_timeouts++] = (uint32_t)strtoul(within + 8, NULL, 10);
 }
 
 static size_t count_kind(const events_t *e, session_event_kind_t k)
@@ -925,13 +964,134 @@ static void test_session_rejects_bad_arguments(void **state)
     free(fk);
 }
 
-static void test_session_reply_timeout_scales_with_the_bytes_in_flight(void **state)
+static void test_session_wire_time_is_8n1_at_the_baud(void **state)
 {
     (void)state;
-    assert_int_equal(session_reply_timeout_ms(0, 4000, 0), SESSION_FLASH_MS);
-    /* 2 x 2074 bytes at 115200 baud 8N1 = 360 ms on the wire */
-    assert_int_equal(session_reply_timeout_ms(115200, 4148, 0), SESSION_FLASH_MS + 361);
-    assert_int_equal(session_reply_timeout_ms(1000000, 4148, 50), SESSION_FLASH_MS + 42 + 50);
+    assert_int_equal(session_wire_us(0, 4000), 0); /* no baud: no allowance */
+    /* 2 x 2074 bytes at 115200 baud 8N1 = 360.07 ms on the wire, rounded up */
+    assert_int_equal(session_wire_us(115200, 4148), 360070);
+    assert_int_equal(session_wire_us(1000000, 4148), 41480);
+}
+
+/* ---- the reply wait: learnt from every reply, late or prompt (session_rtt_t) --------------- */
+
+static void test_session_wait_doubles_per_timeout_until_a_reply_is_timed(void **state)
+{
+    (void)state;
+    session_rtt_t r = {0};
+    assert_int_equal(session_rtt_wait_ms(&r), SESSION_FLASH_MS);
+    uint32_t want = SESSION_FLASH_MS;
+    for (int i = 0; i < 8; i++) {
+        session_rtt_timeout(&r);
+        want = 2u * want < SESSION_WAIT_MAX_MS ? 2u * want : SESSION_WAIT_MAX_MS;
+        assert_int_equal(session_rtt_wait_ms(&r), want);
+    }
+    session_rtt_sample(&r, 3000); /* a reply 3 ms after its request: the backoff is over */
+    assert_int_equal(r.backoff, 0);
+    assert_int_equal(session_rtt_wait_ms(&r), 3 + SESSION_FLASH_MS);
+}
+
+/*
+ * Issue #5: the wait learnt from one slow spell used to stay for the rest of
+ * the update. A late reply (2 s, a modem stall) lengthens it past its round
+ * trip; prompt replies shrink it step by step back to the floor.
+ */
+static void test_session_wait_shrinks_back_after_a_late_reply(void **state)
+{
+    (void)state;
+    session_rtt_t r = {0};
+    for (int i = 0; i < 10; i++)
+        session_rtt_sample(&r, 5000);
+    assert_int_equal(session_rtt_wait_ms(&r), 5 + SESSION_FLASH_MS);
+    session_rtt_sample(&r, 2000000);
+    uint32_t wait = session_rtt_wait_ms(&r);
+    assert_true(wait >= 2000);
+    int prompt = 0;
+    while (wait > 5 + SESSION_FLASH_MS) {
+        session_rtt_sample(&r, 5000);
+        uint32_t next = session_rtt_wait_ms(&r);
+        assert_true(next <= wait);
+        wait = next;
+        assert_true(++prompt <= 20);
+    }
+    assert_int_equal(prompt, 19);
+}
+
+/* A link with 600 ms of latency: the wait settles at latency + device time, never below. */
+static void test_session_wait_keeps_the_links_latency_plus_device_time(void **state)
+{
+    (void)state;
+    session_rtt_t r = {0};
+    session_rtt_sample(&r, 600000);
+    assert_int_equal(session_rtt_wait_ms(&r), 1800); /* srtt + 4 x srtt / 2: unsure yet */
+    for (int i = 0; i < 40; i++) {
+        session_rtt_sample(&r, 600000 + (i % 2) * 10000);
+        assert_true(session_rtt_wait_ms(&r) >= 600 + SESSION_FLASH_MS);
+    }
+    assert_int_equal(session_rtt_wait_ms(&r), 600 + SESSION_FLASH_MS);
+}
+
+/* Milliseconds from the last PROGRESS before the last RETRY to that RETRY. */
+static uint64_t last_retry_silence_ms(const events_t *e)
+{
+    uint64_t progress = 0, silence = 0;
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->ev[i].kind == SESSION_EV_PROGRESS)
+            progress = e->ev[i].t_ms;
+        else if (e->ev[i].kind == SESSION_EV_RETRY)
+            silence = e->ev[i].t_ms - progress;
+    }
+    return silence;
+}
+
+/*
+ * A QUERY answered promptly after a timeout: the frame was lost, the link is
+ * not slow, so the next loss costs the same wait. The fake link is far
+ * faster than its 115200 baud (as a pty is): replies keep the host's model
+ * of its UART queue from drifting ahead, so the timeout still comes one
+ * frame's wire time plus the wait after the frame was sent.
+ */
+static void test_session_lost_replies_do_not_lengthen_later_waits(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 1);
+    r->fk.drop_reply_at = 6144;
+    r->fk.drop_reply_at2 = 31744;
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    assert_int_equal(r->ev.n_timeouts, 2);
+    assert_int_equal(r->ev.timeout_wait_ms[0], SESSION_FLASH_MS);
+    assert_int_equal(r->ev.timeout_wait_ms[1], SESSION_FLASH_MS);
+    uint64_t frame_ms = session_wire_us(115200, FRAME_MAX_WIRE) / 1000u + 1u;
+    assert_true(last_retry_silence_ms(&r->ev) <= frame_ms + SESSION_FLASH_MS + 10u);
+    free(r);
+}
+
+/*
+ * The device answers 1.5 s late while it stores [2048, 6144) (a stall on the
+ * link): the late replies, recognised by seq after their timeouts, teach the
+ * wait, so the spell costs two timeouts, not one per frame; the prompt
+ * replies after it shrink the wait back, so a reply lost near the end costs
+ * the floor again, not the spell's wait.
+ */
+static void test_session_wait_follows_a_slow_spell_and_recovers(void **state)
+{
+    (void)state;
+    run_t *r = new_run(1024, 1);
+    r->fk.slow_from = 2048;
+    r->fk.slow_to = 6144;
+    r->fk.slow_ms = 1500;
+    r->fk.drop_reply_at = 46848;
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    /* The first reply of the spell, then its QUERY (the wait doubled); then none. */
+    assert_int_equal(r->ev.n_timeouts, 3);
+    assert_int_equal(r->ev.timeout_wait_ms[0], SESSION_FLASH_MS);
+    assert_int_equal(r->ev.timeout_wait_ms[1], 2 * SESSION_FLASH_MS);
+    assert_int_equal(r->ev.timeout_wait_ms[2], SESSION_FLASH_MS); /* the lost reply at 46848 */
+    for (uint32_t i = 0; i < BIN_LEN; i++)
+        assert_int_equal(r->fk.rx_count[i], 1); /* QUERY, not a resend, after every timeout */
+    free(r);
 }
 
 /* ---- a fresh run probes what bank 1 already holds ---------------------------------------- */
@@ -1475,7 +1635,12 @@ int main(void)
         cmocka_unit_test(test_session_second_run_continues_the_devices_session),
         cmocka_unit_test(test_session_events_render_as_json_lines),
         cmocka_unit_test(test_session_rejects_bad_arguments),
-        cmocka_unit_test(test_session_reply_timeout_scales_with_the_bytes_in_flight),
+        cmocka_unit_test(test_session_wire_time_is_8n1_at_the_baud),
+        cmocka_unit_test(test_session_wait_doubles_per_timeout_until_a_reply_is_timed),
+        cmocka_unit_test(test_session_wait_shrinks_back_after_a_late_reply),
+        cmocka_unit_test(test_session_wait_keeps_the_links_latency_plus_device_time),
+        cmocka_unit_test(test_session_lost_replies_do_not_lengthen_later_waits),
+        cmocka_unit_test(test_session_wait_follows_a_slow_spell_and_recovers),
         cmocka_unit_test(test_session_fresh_run_reuses_what_bank1_already_holds),
         cmocka_unit_test(test_session_fresh_run_with_the_whole_page_multiple_image_only_commits),
         cmocka_unit_test(test_session_probe_mismatch_at_the_first_page_sends_everything),
