@@ -18,52 +18,10 @@
 #include <cmocka.h>
 
 #include "device_fw/dfw_initcmd.h"
+#include "dfw_testkit.h"
+#include "fixtures.h"
 
 /* ------------------------------------------------------------------ helpers */
-
-static char *read_text_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n > 0);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Decode hex digits up to the closing quote; returns the byte count. */
-static size_t hex_decode(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (s[0] != '"' && s[0] != '\0') {
-        int hi = hex_nibble(s[0]), lo = hex_nibble(s[1]);
-        assert_true(hi >= 0 && lo >= 0);
-        assert_true(n < cap);
-        out[n++] = (uint8_t)(hi << 4 | lo);
-        s += 2;
-    }
-    return n;
-}
 
 /* Decode `bytes` from a heap block of exactly `len` bytes (ASan-visible bounds). */
 static dfw_err_t decode_exact(const uint8_t *bytes, size_t len, dfw_initcmd_t *ic)
@@ -84,95 +42,52 @@ static void assert_zeroed(const dfw_initcmd_t *ic)
     assert_memory_equal(ic, &zero, sizeof(zero));
 }
 
-/* Tiny protobuf writer for hand-made packets. */
-typedef struct pb {
-    uint8_t d[1200];
-    size_t n;
-} pb_t;
-
-static void pb_raw(pb_t *b, const void *p, size_t n)
-{
-    assert_true(b->n + n <= sizeof(b->d));
-    memcpy(b->d + b->n, p, n);
-    b->n += n;
-}
-
-static void pb_varint(pb_t *b, uint64_t v)
-{
-    do {
-        uint8_t byte = (uint8_t)(v & 0x7Fu);
-        v >>= 7;
-        if (v != 0) {
-            byte |= 0x80u;
-        }
-        pb_raw(b, &byte, 1);
-    } while (v != 0);
-}
-
-static void pb_u32(pb_t *b, uint32_t field, uint64_t v)
-{
-    pb_varint(b, (uint64_t)field << 3 | 0u);
-    pb_varint(b, v);
-}
-
-static void pb_bytes(pb_t *b, uint32_t field, const void *p, size_t n)
-{
-    pb_varint(b, (uint64_t)field << 3 | 2u);
-    pb_varint(b, n);
-    pb_raw(b, p, n);
-}
-
-static void pb_msg(pb_t *b, uint32_t field, const pb_t *sub)
-{
-    pb_bytes(b, field, sub->d, sub->n);
-}
-
 /* InitCommand as nrfutil writes it for an application (spec §4.3, §4.6). */
-static void build_init(pb_t *init, uint32_t type, uint32_t app_size)
+static void build_init(dfwt_pb_t *init, uint32_t type, uint32_t app_size)
 {
     static const uint8_t digest[32] = {0x32, 0xa5, 0x1c, 0x2a};
-    pb_t hash = {0}, bv = {0};
+    dfwt_pb_t hash = {0}, bv = {0};
     uint8_t sdreq_packed[] = {0x00};
     memset(init, 0, sizeof(*init));
-    pb_u32(init, 1, 1);  /* fw_version */
-    pb_u32(init, 2, 52); /* hw_version */
-    pb_bytes(init, 3, sdreq_packed, sizeof(sdreq_packed));
-    pb_u32(init, 4, type);
-    pb_u32(init, 5, 0); /* sd_size */
-    pb_u32(init, 6, 0); /* bl_size */
-    pb_u32(init, 7, app_size);
-    pb_u32(&hash, 1, 3); /* SHA256 */
-    pb_bytes(&hash, 2, digest, sizeof(digest));
-    pb_msg(init, 8, &hash);
-    pb_u32(init, 9, 0); /* is_debug */
-    pb_u32(&bv, 1, 1);  /* VALIDATE_GENERATED_CRC */
-    pb_bytes(&bv, 2, "", 0);
-    pb_msg(init, 10, &bv);
+    dfwt_pb_u32(init, 1, 1);  /* fw_version */
+    dfwt_pb_u32(init, 2, 52); /* hw_version */
+    dfwt_pb_bytes(init, 3, sdreq_packed, sizeof(sdreq_packed));
+    dfwt_pb_u32(init, 4, type);
+    dfwt_pb_u32(init, 5, 0); /* sd_size */
+    dfwt_pb_u32(init, 6, 0); /* bl_size */
+    dfwt_pb_u32(init, 7, app_size);
+    dfwt_pb_u32(&hash, 1, 3); /* SHA256 */
+    dfwt_pb_bytes(&hash, 2, digest, sizeof(digest));
+    dfwt_pb_msg(init, 8, &hash);
+    dfwt_pb_u32(init, 9, 0); /* is_debug */
+    dfwt_pb_u32(&bv, 1, 1);  /* VALIDATE_GENERATED_CRC */
+    dfwt_pb_bytes(&bv, 2, "", 0);
+    dfwt_pb_msg(init, 10, &bv);
 }
 
 /* Packet{command{op_code INIT, init}} (unsigned) or Packet{signed_command{...}}. */
-static void build_packet(pb_t *pkt, const pb_t *init, int is_signed)
+static void build_packet(dfwt_pb_t *pkt, const dfwt_pb_t *init, int is_signed)
 {
-    pb_t cmd = {0};
+    dfwt_pb_t cmd = {0};
     memset(pkt, 0, sizeof(*pkt));
-    pb_u32(&cmd, 1, 1);
-    pb_msg(&cmd, 2, init);
+    dfwt_pb_u32(&cmd, 1, 1);
+    dfwt_pb_msg(&cmd, 2, init);
     if (!is_signed) {
-        pb_msg(pkt, 1, &cmd);
+        dfwt_pb_msg(pkt, 1, &cmd);
         return;
     }
     uint8_t sig[64];
     memset(sig, 0xA5, sizeof(sig));
-    pb_t sc = {0};
-    pb_msg(&sc, 1, &cmd);
-    pb_u32(&sc, 2, 0);
-    pb_bytes(&sc, 3, sig, sizeof(sig));
-    pb_msg(pkt, 2, &sc);
+    dfwt_pb_t sc = {0};
+    dfwt_pb_msg(&sc, 1, &cmd);
+    dfwt_pb_u32(&sc, 2, 0);
+    dfwt_pb_bytes(&sc, 3, sig, sizeof(sig));
+    dfwt_pb_msg(pkt, 2, &sc);
 }
 
 /* ------------------------------------------------- genuine packets (JSON) */
 
-/* Fields of one image in packages.json, read from the text between two "dat_hex" keys. */
+/* Fields of one image in packages.json: nrfutil's own decode of its .dat. */
 typedef struct genuine {
     uint8_t dat[600];
     size_t dat_len;
@@ -184,76 +99,51 @@ typedef struct genuine {
     unsigned sd_req_count, bv_count;
 } genuine_t;
 
-/* Position of `"key": ` inside [from, to), or NULL. */
-static const char *json_key(const char *from, const char *to, const char *key)
+static unsigned long long json_u64(const cJSON *obj, const char *key)
 {
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\": ", key);
-    const char *p = strstr(from, pat);
-    return (p != NULL && p < to) ? p + strlen(pat) : NULL;
+    const cJSON *v = fix_get(obj, key);
+    assert_true(cJSON_IsNumber(v) && v->valuedouble >= 0);
+    return (unsigned long long)v->valuedouble;
 }
 
-static unsigned long long json_num(const char *from, const char *to, const char *key)
+static void parse_genuine(const cJSON *image, genuine_t *g)
 {
-    const char *p = json_key(from, to, key);
-    assert_non_null(p);
-    return strtoull(p, NULL, 10);
-}
-
-static unsigned count_in(const char *from, const char *to, const char *needle)
-{
-    unsigned n = 0;
-    for (const char *p = strstr(from, needle); p != NULL && p < to; p = strstr(p + 1, needle)) {
-        n++;
-    }
-    return n;
-}
-
-static void parse_genuine(const char *dat_key, const char *to, genuine_t *g)
-{
+    const cJSON *init = fix_get(image, "init");
     memset(g, 0, sizeof(*g));
-    g->dat_len = hex_decode(dat_key, g->dat, sizeof(g->dat));
-    const char *init = json_key(dat_key, to, "init");
-    assert_non_null(init);
-    const char *kind = json_key(init, to, "packet_kind");
-    assert_non_null(kind);
-    g->is_signed = strncmp(kind, "\"signed_command\"", 16) == 0;
-    g->type = json_num(init, to, "type_value"); /* first type_value after init = FwType */
-    g->fw_version = json_num(init, to, "fw_version");
-    g->hw_version = json_num(init, to, "hw_version");
-    g->sd_size = json_num(init, to, "sd_size");
-    g->bl_size = json_num(init, to, "bl_size");
-    g->app_size = json_num(init, to, "app_size");
-    const char *dbg = json_key(init, to, "is_debug");
-    assert_non_null(dbg);
-    g->is_debug = strncmp(dbg, "true", 4) == 0;
-    const char *sdreq = json_key(init, to, "sd_req");
-    const char *sdreq_end = strchr(sdreq, ']');
-    g->sd_req_count = sdreq[1] == ']' ? 0 : count_in(sdreq, sdreq_end, ",") + 1;
-    g->bv_count = count_in(init, to, "\"bytes_hex\"");
-    const char *ic = json_key(init, to, "init_command_hex");
-    assert_non_null(ic);
-    g->init_cmd_len = hex_decode(ic + 1, g->init_cmd, sizeof(g->init_cmd));
+    g->dat_len = fix_unhex(fix_get(image, "dat_hex")->valuestring, g->dat, sizeof(g->dat));
+    g->init_cmd_len =
+        fix_unhex(fix_get(init, "init_command_hex")->valuestring, g->init_cmd, sizeof(g->init_cmd));
+    g->is_signed = strcmp(fix_get(init, "packet_kind")->valuestring, "signed_command") == 0;
+    g->type = json_u64(init, "type_value"); /* FwType */
+    g->fw_version = json_u64(init, "fw_version");
+    g->hw_version = json_u64(init, "hw_version");
+    g->sd_size = json_u64(init, "sd_size");
+    g->bl_size = json_u64(init, "bl_size");
+    g->app_size = json_u64(init, "app_size");
+    g->is_debug = cJSON_IsTrue(fix_get(init, "is_debug"));
+    g->sd_req_count = (unsigned)cJSON_GetArraySize(fix_get(init, "sd_req"));
+    g->bv_count = (unsigned)cJSON_GetArraySize(fix_get(init, "boot_validation"));
 }
 
 /* Calls fn for every image of every genuine package; returns how many. */
 static unsigned for_each_genuine(void (*fn)(const genuine_t *g))
 {
-    char *json = read_text_file(DFUART_FIXTURES "/nrfutil/packages.json");
-    static const char key[] = "\"dat_hex\": \"";
+    cJSON *all = fix_packages_json();
+    const cJSON *pkg, *image;
     unsigned n = 0;
-    for (const char *p = strstr(json, key); p != NULL;) {
-        const char *next = strstr(p + 1, key);
-        const char *to = next != NULL ? next : json + strlen(json);
-        genuine_t *g = malloc(sizeof(*g));
-        assert_non_null(g);
-        parse_genuine(p + strlen(key), to, g);
-        fn(g);
-        free(g);
-        n++;
-        p = next;
+    cJSON_ArrayForEach(pkg, fix_get(all, "packages"))
+    {
+        cJSON_ArrayForEach(image, fix_get(pkg, "images"))
+        {
+            genuine_t *g = malloc(sizeof(*g));
+            assert_non_null(g);
+            parse_genuine(image, g);
+            fn(g);
+            free(g);
+            n++;
+        }
     }
-    free(json);
+    cJSON_Delete(all);
     return n;
 }
 
@@ -322,7 +212,7 @@ static void test_dfw_initcmd_truncated_genuine_dat_fails_cleanly(void **state)
 static void test_dfw_initcmd_decodes_spec_worked_example(void **state)
 {
     (void)state;
-    pb_t init, pkt;
+    dfwt_pb_t init, pkt;
     build_init(&init, DFW_FW_APPLICATION, 1000);
     assert_int_equal(init.n, 62); /* spec §4.6: InitCommand is 62 bytes */
     build_packet(&pkt, &init, 0);
@@ -406,19 +296,19 @@ static void test_dfw_initcmd_rejects_malformed_trailer_after_valid_packet(void *
         {"field number 0", {0x02, 0x00}, 2},
         {"truncated varint", {0x18, 0x80}, 2},
     };
-    pb_t init, pkt;
+    dfwt_pb_t init, pkt;
     build_init(&init, 0, 100);
     build_packet(&pkt, &init, 1);
     dfw_initcmd_t ic;
-    pb_t ok = pkt;
+    dfwt_pb_t ok = pkt;
     /* The longest legal varint (10 bytes, top byte 1) is fine. */
     static const uint8_t max64[] = {0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
                                     0xFF, 0xFF, 0xFF, 0xFF, 0x01};
-    pb_raw(&ok, max64, sizeof(max64));
+    dfwt_pb_raw(&ok, max64, sizeof(max64));
     assert_int_equal(decode_exact(ok.d, ok.n, &ic), DFW_OK);
     for (size_t i = 0; i < sizeof(trailers) / sizeof(trailers[0]); i++) {
-        pb_t bad = pkt;
-        pb_raw(&bad, trailers[i].bytes, trailers[i].len);
+        dfwt_pb_t bad = pkt;
+        dfwt_pb_raw(&bad, trailers[i].bytes, trailers[i].len);
         dfw_err_t err = decode_exact(bad.d, bad.n, &ic);
         if (err != DFW_ERR_INITCMD_MALFORMED) {
             fail_msg("trailer '%s': got %d", trailers[i].what, err);
@@ -429,11 +319,11 @@ static void test_dfw_initcmd_rejects_malformed_trailer_after_valid_packet(void *
 static void test_dfw_initcmd_accepts_max_varint_u32(void **state)
 {
     (void)state;
-    pb_t init = {0}, pkt;
+    dfwt_pb_t init = {0}, pkt;
     /* fw_version 0xFFFFFFFF padded to a 10-byte varint: legal protobuf. */
     static const uint8_t fw[] = {0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x8F, 0x80, 0x80, 0x80, 0x80, 0x00};
-    pb_raw(&init, fw, sizeof(fw));
-    pb_u32(&init, 4, 0);
+    dfwt_pb_raw(&init, fw, sizeof(fw));
+    dfwt_pb_u32(&init, 4, 0);
     build_packet(&pkt, &init, 0);
     dfw_initcmd_t ic;
     assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), DFW_OK);
@@ -442,60 +332,91 @@ static void test_dfw_initcmd_accepts_max_varint_u32(void **state)
     assert_false(ic.has_app_size);
 }
 
+/* Packet{command{init{field: {1: 3, 2: n zero bytes}}}}: a Hash or a BootValidation. */
+static void packet_with_typed_bytes(dfwt_pb_t *pkt, uint32_t field, size_t n)
+{
+    static const uint8_t zeros[80];
+    dfwt_pb_t init = {0}, sub = {0};
+    assert_true(n <= sizeof(zeros));
+    dfwt_pb_u32(&sub, 1, 3);
+    dfwt_pb_bytes(&sub, 2, zeros, n);
+    dfwt_pb_msg(&init, field, &sub);
+    build_packet(pkt, &init, 0);
+}
+
+/* sd_req: 16 (+over) entries, split over a packed and an unpacked run. */
+static void limit_sd_req(dfwt_pb_t *pkt, int over)
+{
+    static const uint8_t packed[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    dfwt_pb_t init = {0};
+    dfwt_pb_bytes(&init, 3, packed, sizeof(packed));
+    for (int i = 0; i < 6 + over; i++) {
+        dfwt_pb_u32(&init, 3, 0x101);
+    }
+    build_packet(pkt, &init, 0);
+}
+
+static void limit_hash_bytes(dfwt_pb_t *pkt, int over)
+{
+    packet_with_typed_bytes(pkt, 8, 32u + (size_t)over);
+}
+
+static void limit_boot_validation_bytes(dfwt_pb_t *pkt, int over)
+{
+    packet_with_typed_bytes(pkt, 10, 64u + (size_t)over);
+}
+
+static void limit_boot_validation_count(dfwt_pb_t *pkt, int over)
+{
+    dfwt_pb_t init = {0}, bv = {0};
+    dfwt_pb_u32(&bv, 1, 1);
+    dfwt_pb_bytes(&bv, 2, "", 0);
+    for (int i = 0; i < 3 + over; i++) {
+        dfwt_pb_msg(&init, 10, &bv);
+    }
+    build_packet(pkt, &init, 0);
+}
+
+static void limit_signature_bytes(dfwt_pb_t *pkt, int over)
+{
+    static const uint8_t zeros[65];
+    dfwt_pb_t init = {0}, cmd = {0}, sc = {0};
+    dfwt_pb_u32(&init, 4, 0);
+    dfwt_pb_u32(&cmd, 1, 1);
+    dfwt_pb_msg(&cmd, 2, &init);
+    dfwt_pb_msg(&sc, 1, &cmd);
+    dfwt_pb_u32(&sc, 2, 0);
+    dfwt_pb_bytes(&sc, 3, zeros, 64u + (size_t)over);
+    memset(pkt, 0, sizeof(*pkt));
+    dfwt_pb_msg(pkt, 2, &sc);
+}
+
 /* Limits from dfu-cc.options: exactly at the limit decodes, one more does not. */
 static void test_dfw_initcmd_enforces_nanopb_limits(void **state)
 {
     (void)state;
-    uint8_t zeros[80] = {0};
-    for (int over = 0; over <= 1; over++) {
-        dfw_err_t want = over ? DFW_ERR_INITCMD_MALFORMED : DFW_OK;
-        dfw_initcmd_t ic;
-        pb_t init = {0}, pkt, hash = {0}, bv = {0}, sc = {0}, cmd = {0};
-
-        /* sd_req: 16 entries, split over a packed and an unpacked run. */
-        uint8_t packed[16];
-        memset(packed, 0x01, sizeof(packed));
-        pb_bytes(&init, 3, packed, 10);
-        for (int i = 0; i < 6 + over; i++) {
-            pb_u32(&init, 3, 0x101);
+    static const struct {
+        const char *what;
+        void (*build)(dfwt_pb_t *pkt, int over);
+    } limits[] = {
+        {"16 sd_req entries", limit_sd_req},
+        {"32 hash bytes", limit_hash_bytes},
+        {"64 boot_validation bytes", limit_boot_validation_bytes},
+        {"3 boot_validation entries", limit_boot_validation_count},
+        {"64 signature bytes", limit_signature_bytes},
+    };
+    for (size_t i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+        for (int over = 0; over <= 1; over++) {
+            dfw_err_t want = over ? DFW_ERR_INITCMD_MALFORMED : DFW_OK;
+            dfwt_pb_t pkt;
+            dfw_initcmd_t ic;
+            limits[i].build(&pkt, over);
+            dfw_err_t err = decode_exact(pkt.d, pkt.n, &ic);
+            if (err != want) {
+                fail_msg("%s%s: got %d, expected %d", limits[i].what, over ? " + 1" : "", err,
+                         want);
+            }
         }
-        build_packet(&pkt, &init, 0);
-        assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), want);
-
-        pb_u32(&hash, 1, 3);
-        pb_bytes(&hash, 2, zeros, 32u + (size_t)over);
-        memset(&init, 0, sizeof(init));
-        pb_msg(&init, 8, &hash);
-        build_packet(&pkt, &init, 0);
-        assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), want);
-
-        pb_u32(&bv, 1, 3);
-        pb_bytes(&bv, 2, zeros, 64u + (size_t)over);
-        memset(&init, 0, sizeof(init));
-        pb_msg(&init, 10, &bv);
-        build_packet(&pkt, &init, 0);
-        assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), want);
-
-        memset(&bv, 0, sizeof(bv));
-        pb_u32(&bv, 1, 1);
-        pb_bytes(&bv, 2, "", 0);
-        memset(&init, 0, sizeof(init));
-        for (int i = 0; i < 3 + over; i++) {
-            pb_msg(&init, 10, &bv);
-        }
-        build_packet(&pkt, &init, 0);
-        assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), want);
-
-        memset(&init, 0, sizeof(init));
-        pb_u32(&init, 4, 0);
-        pb_u32(&cmd, 1, 1);
-        pb_msg(&cmd, 2, &init);
-        pb_msg(&sc, 1, &cmd);
-        pb_u32(&sc, 2, 0);
-        pb_bytes(&sc, 3, zeros, 64u + (size_t)over);
-        memset(&pkt, 0, sizeof(pkt));
-        pb_msg(&pkt, 2, &sc);
-        assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), want);
     }
 }
 
@@ -503,27 +424,27 @@ static void test_dfw_initcmd_enforces_nanopb_limits(void **state)
 static void test_dfw_initcmd_rejects_ambiguous_or_incomplete_packets(void **state)
 {
     (void)state;
-    pb_t init, cmd = {0}, pkt = {0}, sc = {0}, hash = {0}, bv = {0};
+    dfwt_pb_t init, cmd = {0}, pkt = {0}, sc = {0}, hash = {0}, bv = {0};
     dfw_initcmd_t ic;
     build_init(&init, 0, 100);
-    pb_msg(&cmd, 2, &init);
+    dfwt_pb_msg(&cmd, 2, &init);
 
     /* both command and signed_command, even though only one carries the init */
-    pb_t bare = {0};
-    pb_u32(&bare, 1, 1);
-    pb_msg(&sc, 1, &cmd);
-    pb_u32(&sc, 2, 0);
-    pb_bytes(&sc, 3, "sig", 3);
-    pb_msg(&pkt, 2, &sc);
+    dfwt_pb_t bare = {0};
+    dfwt_pb_u32(&bare, 1, 1);
+    dfwt_pb_msg(&sc, 1, &cmd);
+    dfwt_pb_u32(&sc, 2, 0);
+    dfwt_pb_bytes(&sc, 3, "sig", 3);
+    dfwt_pb_msg(&pkt, 2, &sc);
     assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), DFW_OK);
-    pb_msg(&pkt, 1, &bare);
+    dfwt_pb_msg(&pkt, 1, &bare);
     assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), DFW_ERR_INITCMD_MALFORMED);
 
     /* init twice in one command */
-    pb_t cmd2 = cmd;
-    pb_msg(&cmd2, 2, &init);
+    dfwt_pb_t cmd2 = cmd;
+    dfwt_pb_msg(&cmd2, 2, &init);
     memset(&pkt, 0, sizeof(pkt));
-    pb_msg(&pkt, 1, &cmd2);
+    dfwt_pb_msg(&pkt, 1, &cmd2);
     assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), DFW_ERR_INITCMD_MALFORMED);
 
     /* signed_command missing each required field in turn */
@@ -531,15 +452,15 @@ static void test_dfw_initcmd_rejects_ambiguous_or_incomplete_packets(void **stat
         memset(&sc, 0, sizeof(sc));
         memset(&pkt, 0, sizeof(pkt));
         if (drop != 0) {
-            pb_msg(&sc, 1, &cmd);
+            dfwt_pb_msg(&sc, 1, &cmd);
         }
         if (drop != 1) {
-            pb_u32(&sc, 2, 0);
+            dfwt_pb_u32(&sc, 2, 0);
         }
         if (drop != 2) {
-            pb_bytes(&sc, 3, "sig", 3);
+            dfwt_pb_bytes(&sc, 3, "sig", 3);
         }
-        pb_msg(&pkt, 2, &sc);
+        dfwt_pb_msg(&pkt, 2, &sc);
         assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), DFW_ERR_INITCMD_MALFORMED);
     }
 
@@ -549,18 +470,18 @@ static void test_dfw_initcmd_rejects_ambiguous_or_incomplete_packets(void **stat
         memset(&bv, 0, sizeof(bv));
         memset(&init, 0, sizeof(init));
         if (sub == 0) {
-            pb_u32(&hash, 1, 3);
+            dfwt_pb_u32(&hash, 1, 3);
         } else if (sub == 1) {
-            pb_bytes(&hash, 2, "0123456789abcdef0123456789abcdef", 32);
+            dfwt_pb_bytes(&hash, 2, "0123456789abcdef0123456789abcdef", 32);
         } else if (sub == 2) {
-            pb_u32(&bv, 1, 1);
+            dfwt_pb_u32(&bv, 1, 1);
         } else {
-            pb_bytes(&bv, 2, "", 0);
+            dfwt_pb_bytes(&bv, 2, "", 0);
         }
         if (sub < 2) {
-            pb_msg(&init, 8, &hash);
+            dfwt_pb_msg(&init, 8, &hash);
         } else {
-            pb_msg(&init, 10, &bv);
+            dfwt_pb_msg(&init, 10, &bv);
         }
         build_packet(&pkt, &init, 0);
         assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), DFW_ERR_INITCMD_MALFORMED);
@@ -570,14 +491,14 @@ static void test_dfw_initcmd_rejects_ambiguous_or_incomplete_packets(void **stat
 static void test_dfw_initcmd_rejects_known_field_with_wrong_wire_type(void **state)
 {
     (void)state;
-    pb_t init = {0}, pkt;
-    pb_bytes(&init, 7, "\x10", 1); /* app_size as length-delimited */
+    dfwt_pb_t init = {0}, pkt;
+    dfwt_pb_bytes(&init, 7, "\x10", 1); /* app_size as length-delimited */
     build_packet(&pkt, &init, 0);
     dfw_initcmd_t ic;
     assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), DFW_ERR_INITCMD_MALFORMED);
 
     memset(&init, 0, sizeof(init));
-    pb_u32(&init, 8, 3); /* hash as varint */
+    dfwt_pb_u32(&init, 8, 3); /* hash as varint */
     build_packet(&pkt, &init, 0);
     assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), DFW_ERR_INITCMD_MALFORMED);
 }
@@ -592,15 +513,15 @@ static void test_dfw_initcmd_skips_unknown_fields(void **state)
         0xB2, 0x01, 0x02, 0xAA, 0xBB,                /* field 22 bytes */
         0xBD, 0x01, 1,    2,    3,    4,             /* field 23 fixed32 */
     };
-    pb_t init, cmd = {0}, pkt = {0};
+    dfwt_pb_t init, cmd = {0}, pkt = {0};
     build_init(&init, 0, 4096);
-    pb_raw(&init, unknown, sizeof(unknown));
-    pb_raw(&cmd, unknown, sizeof(unknown));
-    pb_u32(&cmd, 1, 1);
-    pb_msg(&cmd, 2, &init);
-    pb_raw(&pkt, unknown, sizeof(unknown));
-    pb_msg(&pkt, 1, &cmd);
-    pb_raw(&pkt, unknown, sizeof(unknown));
+    dfwt_pb_raw(&init, unknown, sizeof(unknown));
+    dfwt_pb_raw(&cmd, unknown, sizeof(unknown));
+    dfwt_pb_u32(&cmd, 1, 1);
+    dfwt_pb_msg(&cmd, 2, &init);
+    dfwt_pb_raw(&pkt, unknown, sizeof(unknown));
+    dfwt_pb_msg(&pkt, 1, &cmd);
+    dfwt_pb_raw(&pkt, unknown, sizeof(unknown));
 
     dfw_initcmd_t ic;
     assert_int_equal(decode_exact(pkt.d, pkt.n, &ic), DFW_OK);
@@ -613,7 +534,7 @@ static void test_dfw_initcmd_rejects_bad_lengths_and_args(void **state)
 {
     (void)state;
     uint8_t big[DFW_INITCMD_MAX_SIZE + 1];
-    pb_t init, pkt;
+    dfwt_pb_t init, pkt;
     dfw_initcmd_t ic;
     build_init(&init, 0, 100);
     build_packet(&pkt, &init, 0);
@@ -625,10 +546,10 @@ static void test_dfw_initcmd_rejects_bad_lengths_and_args(void **state)
     assert_int_equal(dfw_initcmd_decode(pkt.d, pkt.n, NULL), DFW_ERR_PARAM);
 
     /* A valid packet padded with unknown bytes up to exactly 512 still decodes. */
-    pb_t pad = pkt;
+    dfwt_pb_t pad = pkt;
     size_t fill = DFW_INITCMD_MAX_SIZE - pad.n - 3; /* tag + 2-byte length */
     static uint8_t junk[DFW_INITCMD_MAX_SIZE];
-    pb_bytes(&pad, 15, junk, fill);
+    dfwt_pb_bytes(&pad, 15, junk, fill);
     assert_int_equal(pad.n, DFW_INITCMD_MAX_SIZE);
     assert_int_equal(decode_exact(pad.d, pad.n, &ic), DFW_OK);
 }
@@ -681,7 +602,7 @@ static void test_dfw_initcmd_image_size_follows_bootloader_rule(void **state)
 static void test_dfw_initcmd_random_mutations_stay_in_bounds(void **state)
 {
     (void)state;
-    pb_t init, base;
+    dfwt_pb_t init, base;
     build_init(&init, 0, 50016);
     build_packet(&base, &init, 1);
     uint32_t seed = 0x5EEDu;

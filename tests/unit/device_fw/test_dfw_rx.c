@@ -12,12 +12,11 @@
  * reply with the frame decoder; every reply's seq, object, offset, status
  * and phase is checked.
  *
- * The fake flash enforces the nRF52 NVMC rules (spec §9.1): aligned whole
- * words, no write across a page, a word may be programmed only after its
- * page was erased during the test and only once per erase, and programming
- * ANDs. It counts programs per word over the whole test, so "written once"
- * is checked, not assumed. The end state of a session is compared byte for
- * byte with a twin device staged directly through dfw_stage.
+ * The fake flash (dfw_testkit.h) enforces the nRF52 NVMC rules (spec §9.1)
+ * and, here, also that a word is programmed only after its page was erased
+ * during the test. It counts programs per word over the whole test, so
+ * "written once" is checked, not assumed. The end state of a session is
+ * compared byte for byte with a twin device staged directly through dfw_stage.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,12 +31,12 @@
 
 #include "device_fw/dfw_rx.h"
 #include "device_fw/dfw_stage.h"
-#include "fixtures.h"
+#include "dfw_testkit.h"
 #include "proto/crc32.h"
 #include "proto/frame.h"
 #include "proto/msg.h"
 
-#define PAGE         4096u
+#define PAGE         DFWT_PAGE
 #define FLASH_SIZE   0x80000u
 #define BANK1        0x33000u /* ALIGN_UP(0x26000 + 50016): the S132 layout of the fixture */
 #define DFU_END      0x75000u /* bootloader 0x78000 - 12 KiB app data */
@@ -45,239 +44,34 @@
 #define MAX_REPLIES  64u
 #define CHUNK_RANDOM SIZE_MAX
 
-/* =============================================================== fake flash */
-
-typedef struct fake_flash {
-    uint8_t mem[FLASH_SIZE];
-    uint8_t since_erase[FLASH_SIZE / 4]; /* per word: programs since its page was erased */
-    uint8_t programs[FLASH_SIZE / 4];    /* per word: programs during the whole test */
-    uint8_t erased[FLASH_SIZE / PAGE];   /* page erased at least once during the test */
-    uint16_t erase_count[FLASH_SIZE / PAGE];
-    unsigned reads, writes, erases;
-    unsigned fail_write; /* fail the n-th write_words() call (1-based), 0 = never */
-} fake_flash_t;
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static int ff_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
-{
-    fake_flash_t *f = ctx;
-    f->reads++;
-    if ((uint64_t)addr + len > FLASH_SIZE) {
-        fail_msg("read outside flash: 0x%x + %u", addr, len);
-    }
-    memcpy(dst, f->mem + addr, len);
-    return 0;
-}
-
-static int ff_write(void *ctx, uint32_t addr, const uint32_t *w, uint32_t n)
-{
-    fake_flash_t *f = ctx;
-    f->writes++;
-    if (f->fail_write != 0 && f->writes == f->fail_write) {
-        return -5;
-    }
-    if (addr % 4 != 0 || n == 0 || (uint64_t)addr + 4ull * n > FLASH_SIZE ||
-        addr / PAGE != (addr + 4 * n - 1) / PAGE || ((uintptr_t)w & 3u) != 0) {
-        fail_msg("illegal write: addr 0x%x, %u words", addr, n);
-    }
-    if (!f->erased[addr / PAGE]) {
-        fail_msg("programming page 0x%x that was never erased", addr / PAGE * PAGE);
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t a = addr + 4 * i;
-        if (f->since_erase[a / 4] != 0) {
-            fail_msg("word 0x%x programmed twice without erase", a);
-        }
-        put32(f->mem + a, get32(f->mem + a) & w[i]); /* NVMC: bits only go 1 -> 0 */
-        f->since_erase[a / 4]++;
-        f->programs[a / 4]++;
-    }
-    return 0;
-}
-
-static int ff_erase(void *ctx, uint32_t page)
-{
-    fake_flash_t *f = ctx;
-    f->erases++;
-    if (page % PAGE != 0 || page >= FLASH_SIZE) {
-        fail_msg("illegal erase 0x%x", page);
-    }
-    memset(f->mem + page, 0xFF, PAGE);
-    memset(f->since_erase + page / 4, 0, PAGE / 4);
-    f->erased[page / PAGE] = 1;
-    f->erase_count[page / PAGE]++;
-    return 0;
-}
-
-/* ================================================================ fixtures */
-
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Test-only Intel HEX reader (types 00, 01, 02, 04), checksums verified. */
-static void load_ihex(const char *path, uint8_t *mem, uint32_t mem_size)
-{
-    size_t len;
-    char *text = (char *)fix_read_file(path, &len);
-    uint32_t base = 0;
-    for (char *line = strtok(text, "\r\n"); line != NULL; line = strtok(NULL, "\r\n")) {
-        if (line[0] != ':') {
-            continue;
-        }
-        uint8_t rec[300];
-        size_t n = 0;
-        for (const char *s = line + 1; hex_nibble(s[0]) >= 0 && hex_nibble(s[1]) >= 0; s += 2) {
-            assert_true(n < sizeof(rec));
-            rec[n++] = (uint8_t)(hex_nibble(s[0]) << 4 | hex_nibble(s[1]));
-        }
-        assert_true(n >= 5 && n == (size_t)rec[0] + 5u);
-        uint8_t sum = 0;
-        for (size_t i = 0; i < n; i++) {
-            sum = (uint8_t)(sum + rec[i]);
-        }
-        assert_int_equal(sum, 0);
-        uint32_t addr = base + ((uint32_t)rec[1] << 8 | rec[2]);
-        if (rec[3] == 0) {
-            assert_true(addr + rec[0] <= mem_size);
-            memcpy(mem + addr, rec + 4, rec[0]);
-        } else if (rec[3] == 2) {
-            base = ((uint32_t)rec[4] << 8 | rec[5]) << 4;
-        } else if (rec[3] == 4) {
-            base = ((uint32_t)rec[4] << 8 | rec[5]) << 16;
-        }
-    }
-    free(text);
-}
-
-/* A package as the host sends it: the .dat, the .bin and the START values. */
-typedef struct pkg {
-    uint8_t dat[512];
-    size_t dat_len;
-    uint8_t *bin;
-    size_t bin_len;
-    msg_start_t start;
-} pkg_t;
-
-static void pkg_load(pkg_t *p, const char *zip, const char *bin)
-{
-    cJSON *all = fix_packages_json();
-    p->dat_len = fix_package_dat(all, zip, 0, p->dat);
-    cJSON_Delete(all);
-    char path[256];
-    snprintf(path, sizeof(path), "%s/images/%s.bin", FIX_NRFUTIL, bin);
-    p->bin = fix_read_file(path, &p->bin_len);
-    p->start = (msg_start_t){.dat_len = (uint32_t)p->dat_len,
-                             .dat_crc = crc32_compute(p->dat, p->dat_len),
-                             .bin_len = (uint32_t)p->bin_len,
-                             .bin_crc = crc32_compute(p->bin, p->bin_len)};
-}
-
 /* ================================================================== device */
 
-typedef struct device {
-    fake_flash_t *f;
-    dfw_hal_t hal;
-    dfw_layout_t layout;
-    uint8_t *before; /* flash contents right after setup */
-} device_t;
-
-/* nRF52832 + S132 7.x + the v3 application, as in test_dfw_stage.c's DEV_52832_S132. */
-static void device_make(device_t *d)
+/*
+ * The testkit's nRF52832 + S132 7.x + the v3 application (bank 1 at BANK1),
+ * on a flash that also wants every programmed page erased during the test.
+ */
+static void device_make(dfwt_device_t *d)
 {
-    static const dfw_layout_t l32 = DFW_LAYOUT_NRF52832;
-    d->layout = l32;
-    d->f = calloc(1, sizeof(*d->f));
-    assert_non_null(d->f);
-    d->hal = (dfw_hal_t){.ctx = d->f,
-                         .page_size = PAGE,
-                         .read = ff_read,
-                         .write_words = ff_write,
-                         .erase_page = ff_erase};
-    uint8_t *mem = d->f->mem;
-    for (uint32_t a = 0; a < FLASH_SIZE; a++) {
-        mem[a] = (uint8_t)(0x3C + a * 13u); /* stale: a missing erase shows */
-    }
-    memset(mem + d->layout.backup_addr, 0xFF, 2 * PAGE);
-    load_ihex(FIX_NRFUTIL "/settings/s52832_app_v3_crc.hex", mem, FLASH_SIZE);
-    memset(mem + 0x3000, 0, 0x2C); /* SD info struct (spec §1.2) */
-    mem[0x3000] = 0x2C;
-    put32(mem + 0x3004, 0x51B1E5DBu);
-    put32(mem + 0x3008, 0x26000u);
-    mem[0x300C] = 0x01;
-    mem[0x300D] = 0x01;
-    size_t n;
-    uint8_t *app = fix_read_file(FIX_NRFUTIL "/images/app_s132.bin", &n);
-    memcpy(mem + 0x26000, app, n); /* the running application (bank 0) */
-    free(app);
-    d->before = malloc(FLASH_SIZE);
-    assert_non_null(d->before);
-    memcpy(d->before, mem, FLASH_SIZE);
-}
-
-static void device_free(device_t *d)
-{
-    free(d->f);
-    free(d->before);
-}
-
-static unsigned flash_ops(const device_t *d)
-{
-    return d->f->writes + d->f->erases;
-}
-
-/* Settings page the recipe must produce, built independently (spec §8.3 step 5). */
-static void expected_settings(const uint8_t *old, const uint8_t *dat, size_t n, uint8_t *out)
-{
-    memcpy(out, old, 896);
-    memcpy(out + 92, dat, n);
-    memset(out + 92 + n, 0xFF, 512 - n);
-    put32(out + 56, (uint32_t)n);
-    put32(out + 60, (uint32_t)n);
-    put32(out + 64, crc32_compute(dat, n));
-    memset(out + 68, 0, 20);
-    put32(out + 48, 0);
-    put32(out + 20, 1);
-    put32(out + 0, crc32_compute(out + 4, 88));
+    dfwt_device_make(d, DFWT_52832_S132);
+    d->f->require_erase = true;
+    assert_int_equal(d->f->size, FLASH_SIZE);
 }
 
 /* Flash of a twin device staged directly through dfw_stage (the reference). */
-static uint8_t *reference_flash(const pkg_t *p)
+static uint8_t *reference_flash(const dfwt_pkg_t *p)
 {
-    device_t d;
+    dfwt_device_t d;
     device_make(&d);
     dfw_stage_t st;
     uint32_t scratch[DFW_SETTINGS_WORDS];
     dfw_stage_init(&st);
     assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, p->dat, p->dat_len), DFW_OK);
-    assert_int_equal(dfw_stage_write(&st, 0, p->bin, p->bin_len), DFW_OK);
+    assert_int_equal(dfw_stage_write(&st, 0, p->img.d, p->img.n), DFW_OK);
     assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
     uint8_t *mem = malloc(FLASH_SIZE);
     assert_non_null(mem);
     memcpy(mem, d.f->mem, FLASH_SIZE);
-    device_free(&d);
+    dfwt_device_free(&d);
     return mem;
 }
 
@@ -439,7 +233,7 @@ static reply_t send_start(host_t *h, const msg_start_t *s)
 static reply_t send_resume(host_t *h, uint32_t offset, uint32_t crc)
 {
     uint8_t b[4];
-    put32(b, crc);
+    dfwt_put32(b, crc);
     return transact(h, MSG_RESUME, FRAME_OBJ_FW, offset, b, sizeof(b));
 }
 
@@ -469,13 +263,14 @@ static void expect_status(const reply_t *r, uint8_t status, uint8_t object, uint
 /* ================================================================== world */
 
 typedef struct world {
-    device_t dev;
-    pkg_t pkg;
+    dfwt_device_t dev;
+    dfwt_pkg_t pkg;
+    msg_start_t start; /* START as the host sends it for pkg */
     host_t *h;
     dfw_rx_t *rx;
 } world_t;
 
-static dfw_rx_t *rx_new(const device_t *d, host_t *h)
+static dfw_rx_t *rx_new(const dfwt_device_t *d, host_t *h)
 {
     dfw_rx_t *rx = malloc(sizeof(*rx));
     assert_non_null(rx);
@@ -489,7 +284,11 @@ static void world_make_pkg(world_t *w, const char *zip, const char *bin)
 {
     memset(w, 0, sizeof(*w));
     device_make(&w->dev);
-    pkg_load(&w->pkg, zip, bin);
+    dfwt_pkg_load(&w->pkg, zip, bin);
+    w->start = (msg_start_t){.dat_len = (uint32_t)w->pkg.dat_len,
+                             .dat_crc = crc32_compute(w->pkg.dat, w->pkg.dat_len),
+                             .bin_len = (uint32_t)w->pkg.img.n,
+                             .bin_crc = crc32_compute(w->pkg.img.d, w->pkg.img.n)};
     w->h = calloc(1, sizeof(*w->h));
     assert_non_null(w->h);
     frame_decoder_init(&w->h->dec, w->h->dec_buf, sizeof(w->h->dec_buf));
@@ -501,6 +300,31 @@ static void world_make_pkg(world_t *w, const char *zip, const char *bin)
 static void world_make(world_t *w)
 {
     world_make_pkg(w, "app_signed_v2.zip", "app_v2");
+}
+
+/* CMocka fixtures: *state is a world with app_signed_v2, app_signed_large or bl_signed. */
+static int world_setup_pkg(void **state, const char *zip, const char *bin)
+{
+    world_t *w = malloc(sizeof(*w));
+    assert_non_null(w);
+    world_make_pkg(w, zip, bin);
+    *state = w;
+    return 0;
+}
+
+static int world_setup(void **state)
+{
+    return world_setup_pkg(state, "app_signed_v2.zip", "app_v2");
+}
+
+static int world_setup_large(void **state)
+{
+    return world_setup_pkg(state, "app_signed_large.zip", "app_large");
+}
+
+static int world_setup_bootloader(void **state)
+{
+    return world_setup_pkg(state, "bl_signed.zip", "bootloader");
 }
 
 /* The device resets: RAM is gone, flash stays; a new receiver starts over the same flash. */
@@ -517,9 +341,19 @@ static void world_free(world_t *w)
 {
     free(w->rx);
     free(w->h);
-    free(w->pkg.bin);
-    device_free(&w->dev);
+    dfwt_pkg_free(&w->pkg);
+    dfwt_device_free(&w->dev);
 }
+
+static int world_teardown(void **state)
+{
+    world_free(*state);
+    free(*state);
+    return 0;
+}
+
+/* A test on a fresh world with app_signed_v2 (world_setup). */
+#define WORLD_TEST(test) cmocka_unit_test_setup_teardown(test, world_setup, world_teardown)
 
 static dfw_rx_stats_t stats(const world_t *w)
 {
@@ -542,10 +376,10 @@ static reply_t hello(world_t *w)
 /* START and the whole init packet: the device accepts the package. */
 static void start_and_dat(world_t *w)
 {
-    reply_t r = send_start(w->h, &w->pkg.start);
+    reply_t r = send_start(w->h, &w->start);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_INIT, 0, MSG_PHASE_INIT);
     assert_int_equal(r.st.dat_len, w->pkg.dat_len);
-    assert_int_equal(r.st.bin_len, w->pkg.bin_len);
+    assert_int_equal(r.st.bin_len, w->pkg.img.n);
     r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 0, w->pkg.dat, w->pkg.dat_len);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 0, MSG_PHASE_FIRMWARE);
     assert_int_equal(r.st.dat_next, w->pkg.dat_len);
@@ -562,12 +396,13 @@ static void send_firmware(world_t *w, uint32_t from, uint32_t payload, unsigned 
         uint32_t end;
     } out[8];
     size_t n_out = 0;
-    uint32_t next = from, total = (uint32_t)w->pkg.bin_len;
+    uint32_t next = from, total = (uint32_t)w->pkg.img.n;
     assert_true(window <= 8);
     for (;;) {
         while (n_out < window && next < total) {
             uint32_t len = payload < total - next ? payload : total - next;
-            out[n_out].seq = host_send(w->h, MSG_DATA, FRAME_OBJ_FW, next, w->pkg.bin + next, len);
+            out[n_out].seq =
+                host_send(w->h, MSG_DATA, FRAME_OBJ_FW, next, w->pkg.img.d + next, len);
             out[n_out++].end = next + len;
             next += len;
         }
@@ -581,7 +416,7 @@ static void send_firmware(world_t *w, uint32_t from, uint32_t payload, unsigned 
         assert_int_equal(r.f.seq, out[0].seq);
         uint8_t phase = out[0].end == total ? MSG_PHASE_READY : MSG_PHASE_FIRMWARE;
         EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, out[0].end, phase);
-        assert_int_equal(r.st.bin_crc, crc32_compute(w->pkg.bin, out[0].end));
+        assert_int_equal(r.st.bin_crc, crc32_compute(w->pkg.img.d, out[0].end));
         memmove(&out[0], &out[1], --n_out * sizeof(out[0]));
     }
 }
@@ -590,16 +425,22 @@ static void commit_ok(world_t *w)
 {
     unsigned resets = w->h->resets;
     reply_t r = transact(w->h, MSG_COMMIT, 0, 0, NULL, 0);
-    EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, w->pkg.bin_len, MSG_PHASE_COMMITTED);
+    EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, w->pkg.img.n, MSG_PHASE_COMMITTED);
     assert_int_equal(w->h->resets, resets + 1);
 }
 
-static void full_session(world_t *w, uint32_t payload, unsigned window)
+/* HELLO (answered OK, announcing our window), then START and the whole init packet. */
+static void open_session(world_t *w)
 {
     reply_t r = hello(w);
     assert_int_equal(r.f.status, MSG_OK);
     assert_int_equal(r.info.window, DFW_RX_BUFFERS);
     start_and_dat(w);
+}
+
+static void full_session(world_t *w, uint32_t payload, unsigned window)
+{
+    open_session(w);
     send_firmware(w, 0, payload, window);
     commit_ok(w);
 }
@@ -608,9 +449,9 @@ static void full_session(world_t *w, uint32_t payload, unsigned window)
 static void check_staged(const world_t *w)
 {
     const uint8_t *mem = w->dev.f->mem;
-    assert_memory_equal(mem + BANK1, w->pkg.bin, w->pkg.bin_len);
+    assert_memory_equal(mem + BANK1, w->pkg.img.d, w->pkg.img.n);
     uint8_t want[896];
-    expected_settings(w->dev.before + SETTINGS, w->pkg.dat, w->pkg.dat_len, want);
+    dfwt_expected_settings(w->dev.before + SETTINGS, w->pkg.dat, w->pkg.dat_len, want);
     assert_memory_equal(mem + SETTINGS, want, sizeof(want));
     uint8_t *ref = reference_flash(&w->pkg);
     assert_memory_equal(mem, ref, FLASH_SIZE);
@@ -622,8 +463,8 @@ static uint32_t image_word(const world_t *w, uint32_t a)
 {
     uint8_t b[4] = {0xFF, 0xFF, 0xFF, 0xFF};
     size_t off = a - BANK1;
-    memcpy(b, w->pkg.bin + off, w->pkg.bin_len - off < 4 ? w->pkg.bin_len - off : 4);
-    return get32(b);
+    memcpy(b, w->pkg.img.d + off, w->pkg.img.n - off < 4 ? w->pkg.img.n - off : 4);
+    return dfwt_get32(b);
 }
 
 /*
@@ -633,7 +474,7 @@ static uint32_t image_word(const world_t *w, uint32_t a)
  */
 static void check_written_once(const world_t *w)
 {
-    uint32_t img_end = BANK1 + ((uint32_t)w->pkg.bin_len + 3u) / 4u * 4u;
+    uint32_t img_end = BANK1 + ((uint32_t)w->pkg.img.n + 3u) / 4u * 4u;
     for (uint32_t a = 0; a < FLASH_SIZE; a += 4) {
         bool staged = (a >= BANK1 && a < img_end && image_word(w, a) != 0xFFFFFFFFu) ||
                       (a >= SETTINGS && a < SETTINGS + 896);
@@ -643,42 +484,49 @@ static void check_written_once(const world_t *w)
     }
 }
 
+/* check_staged(), and no word programmed twice: no page was staged twice. */
+static void check_staged_once(const world_t *w)
+{
+    check_staged(w);
+    check_written_once(w);
+}
+
 static void check_flash_untouched(const world_t *w)
 {
-    assert_int_equal(flash_ops(&w->dev), 0);
+    assert_int_equal(dfwt_flash_ops(w->dev.f), 0);
     assert_memory_equal(w->dev.f->mem, w->dev.before, FLASH_SIZE);
+}
+
+/* The firmware from `from` on in 2048-byte frames, COMMIT, and flash as dfw_stage makes it. */
+static void finish_update(world_t *w, uint32_t from, unsigned window)
+{
+    send_firmware(w, from, 2048, window);
+    commit_ok(w);
+    check_staged(w);
 }
 
 /* ==================================================================== tests */
 
 static void test_dfw_rx_session_in_whole_frames_stages_like_dfw_stage(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    full_session(&w, FRAME_MAX_PAYLOAD, 1);
-    check_staged(&w);
-    check_written_once(&w);
-    dfw_rx_stats_t s = stats(&w);
-    assert_int_equal(s.frames, 4 + (w.pkg.bin_len + 2047) / 2048);
+    world_t *w = *state;
+    full_session(w, FRAME_MAX_PAYLOAD, 1);
+    check_staged_once(w);
+    dfw_rx_stats_t s = stats(w);
+    assert_int_equal(s.frames, 4 + (w->pkg.img.n + 2047) / 2048);
     assert_int_equal(s.replies, s.frames);
     assert_int_equal(s.crc + s.malformed + s.overflow + s.no_buffer + s.tx_errors, 0);
-    assert_int_equal(dfw_rx_phase(w.rx), MSG_PHASE_COMMITTED);
-    world_free(&w);
+    assert_int_equal(dfw_rx_phase(w->rx), MSG_PHASE_COMMITTED);
 }
 
 static void test_dfw_rx_session_byte_by_byte(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    w.h->chunk = 1;
-    w.h->poll_between = true;
-    w.h->rng = 7;
-    full_session(&w, FRAME_MAX_PAYLOAD, 1);
-    check_staged(&w);
-    check_written_once(&w);
-    world_free(&w);
+    world_t *w = *state;
+    w->h->chunk = 1;
+    w->h->poll_between = true;
+    w->h->rng = 7;
+    full_session(w, FRAME_MAX_PAYLOAD, 1);
+    check_staged_once(w);
 }
 
 static void test_dfw_rx_session_random_chunkings(void **state)
@@ -695,8 +543,7 @@ static void test_dfw_rx_session_random_chunkings(void **state)
         w.h->poll_between = true;
         w.h->rng = runs[i].seed;
         full_session(&w, runs[i].payload, runs[i].window);
-        check_staged(&w);
-        check_written_once(&w);
+        check_staged_once(&w);
         world_free(&w);
     }
 }
@@ -710,8 +557,7 @@ static void test_dfw_rx_session_with_two_frames_in_flight(void **state)
         world_t w;
         world_make(&w);
         full_session(&w, payloads[i], 2);
-        check_staged(&w);
-        check_written_once(&w);
+        check_staged_once(&w);
         assert_int_equal(stats(&w).no_buffer, 0);
         world_free(&w);
     }
@@ -719,85 +565,70 @@ static void test_dfw_rx_session_with_two_frames_in_flight(void **state)
 
 static void test_dfw_rx_duplicates_and_overlaps_are_harmless(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    hello(&w);
-    start_and_dat(&w);
-    const uint8_t *bin = w.pkg.bin;
-    reply_t r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, bin, 2048);
+    world_t *w = *state;
+    open_session(w);
+    const uint8_t *bin = w->pkg.img.d;
+    reply_t r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, bin, 2048);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 2048, MSG_PHASE_FIRMWARE);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, bin, 2048); /* exact duplicate */
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, bin, 2048); /* exact duplicate */
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 2048, MSG_PHASE_FIRMWARE);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 100, bin + 100, 50); /* old bytes */
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 100, bin + 100, 50); /* old bytes */
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 2048, MSG_PHASE_FIRMWARE);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 1024, bin + 1024, 2048); /* overlap: tail taken */
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 1024, bin + 1024, 2048); /* overlap: tail taken */
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 3072, MSG_PHASE_FIRMWARE);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 3071, bin + 3071, 2048); /* one byte overlap */
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 3071, bin + 3071, 2048); /* one byte overlap */
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 5119, MSG_PHASE_FIRMWARE);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 0, w.pkg.dat, w.pkg.dat_len); /* .dat again */
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 0, w->pkg.dat, w->pkg.dat_len); /* .dat again */
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 5119, MSG_PHASE_FIRMWARE);
     /* The rest, every frame sent twice in a row (a duplicating link). */
-    for (uint32_t off = 5119; off < w.pkg.bin_len; off += 2048) {
-        uint32_t len = (uint32_t)w.pkg.bin_len - off < 2048 ? (uint32_t)w.pkg.bin_len - off : 2048;
+    for (uint32_t off = 5119; off < w->pkg.img.n; off += 2048) {
+        uint32_t len = (uint32_t)w->pkg.img.n - off < 2048 ? (uint32_t)w->pkg.img.n - off : 2048;
         for (int k = 0; k < 2; k++) {
-            r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, off, bin + off, len);
-            uint8_t phase = off + len == w.pkg.bin_len ? MSG_PHASE_READY : MSG_PHASE_FIRMWARE;
+            r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, off, bin + off, len);
+            uint8_t phase = off + len == w->pkg.img.n ? MSG_PHASE_READY : MSG_PHASE_FIRMWARE;
             EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, off + len, phase);
         }
     }
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, bin, 2048); /* duplicate while READY */
-    EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, w.pkg.bin_len, MSG_PHASE_READY);
-    commit_ok(&w);
-    check_staged(&w);
-    check_written_once(&w);
-    world_free(&w);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, bin, 2048); /* duplicate while READY */
+    EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, w->pkg.img.n, MSG_PHASE_READY);
+    commit_ok(w);
+    check_staged_once(w);
 }
 
 static void test_dfw_rx_gap_answers_wrong_offset_then_recovers(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    hello(&w);
-    start_and_dat(&w);
-    reply_t r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 1000);
+    world_t *w = *state;
+    open_session(w);
+    reply_t r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 1000);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 1000, MSG_PHASE_FIRMWARE);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 3000, w.pkg.bin + 3000, 2048); /* 1000..3000 lost */
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 3000, w->pkg.img.d + 3000,
+                 2048); /* 1000..3000 lost */
     EXPECT_STATUS(r, MSG_WRONG_OFFSET, FRAME_OBJ_FW, 1000, MSG_PHASE_FIRMWARE);
     assert_int_equal(r.st.detail, DFW_ERR_OFFSET);
-    assert_int_equal(r.st.bin_crc, crc32_compute(w.pkg.bin, 1000));
-    assert_int_equal(hello(&w).info.last_status, MSG_WRONG_OFFSET);
+    assert_int_equal(r.st.bin_crc, crc32_compute(w->pkg.img.d, 1000));
+    assert_int_equal(hello(w).info.last_status, MSG_WRONG_OFFSET);
     /* A gap in the init packet's object while firmware is expected: the .dat is complete. */
-    send_firmware(&w, r.f.offset, 2048, 2);
-    commit_ok(&w);
-    check_staged(&w);
-    check_written_once(&w);
-    world_free(&w);
+    finish_update(w, r.f.offset, 2);
+    check_written_once(w);
 }
 
 static void test_dfw_rx_gap_in_init_packet_answers_wrong_offset(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    reply_t r = send_start(w.h, &w.pkg.start);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 0, w.pkg.dat, 40);
+    world_t *w = *state;
+    reply_t r = send_start(w->h, &w->start);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 0, w->pkg.dat, 40);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_INIT, 40, MSG_PHASE_INIT);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 60, w.pkg.dat + 60, 20);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 60, w->pkg.dat + 60, 20);
     EXPECT_STATUS(r, MSG_WRONG_OFFSET, FRAME_OBJ_INIT, 40, MSG_PHASE_INIT);
     /* Firmware before the init packet is complete: pointed back at the init packet. */
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 2048);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 2048);
     EXPECT_STATUS(r, MSG_WRONG_OFFSET, FRAME_OBJ_INIT, 40, MSG_PHASE_INIT);
-    r = send_resume(w.h, 0, 0);
+    r = send_resume(w->h, 0, 0);
     EXPECT_STATUS(r, MSG_WRONG_OFFSET, FRAME_OBJ_INIT, 40, MSG_PHASE_INIT);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 30, w.pkg.dat + 30, w.pkg.dat_len - 30);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 30, w->pkg.dat + 30, w->pkg.dat_len - 30);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 0, MSG_PHASE_FIRMWARE);
-    assert_int_equal(flash_ops(&w.dev), 0);
-    send_firmware(&w, 0, 2048, 2);
-    commit_ok(&w);
-    check_staged(&w);
-    world_free(&w);
+    assert_int_equal(dfwt_flash_ops(w->dev.f), 0);
+    finish_update(w, 0, 2);
 }
 
 /* COBS-encode `n` packet bytes + delimiter (test-side, for frames frame_encode cannot make). */
@@ -826,15 +657,12 @@ static size_t cobs(const uint8_t *in, size_t n, uint8_t *out)
 
 static void test_dfw_rx_garbage_and_cut_frames_resync(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    w.h->chunk = CHUNK_RANDOM;
-    w.h->poll_between = true;
-    w.h->rng = 3;
-    hello(&w);
-    start_and_dat(&w);
-    dfw_rx_stats_t s0 = stats(&w);
+    world_t *w = *state;
+    w->h->chunk = CHUNK_RANDOM;
+    w->h->poll_between = true;
+    w->h->rng = 3;
+    open_session(w);
+    dfw_rx_stats_t s0 = stats(w);
     static uint8_t wire[FRAME_MAX_WIRE], junk[3000];
     static const uint8_t zeros[3] = {0, 0, 0};
     uint32_t rng = 99;
@@ -842,50 +670,44 @@ static void test_dfw_rx_garbage_and_cut_frames_resync(void **state)
         junk[i] = (uint8_t)(1u + rng_next(&rng) % 255u); /* no 0x00: one long run */
     }
     /* Noise ending in a delimiter: dropped. */
-    feed(w.h, junk, 40);
-    feed(w.h, zeros, 1);
-    reply_t r = transact(w.h, MSG_QUERY, 0, 0, NULL, 0);
+    feed(w->h, junk, 40);
+    feed(w->h, zeros, 1);
+    reply_t r = transact(w->h, MSG_QUERY, 0, 0, NULL, 0);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 0, MSG_PHASE_FIRMWARE);
     /* A frame cut in half, then the next frame with no delimiter between: both lost. */
-    frame_t f = {.type = MSG_DATA, .object = 2, .seq = 500, .len = 2048, .payload = w.pkg.bin};
+    frame_t f = {.type = MSG_DATA, .object = 2, .seq = 500, .len = 2048, .payload = w->pkg.img.d};
     size_t n = encode(&f, wire, sizeof(wire));
-    feed(w.h, wire, n / 2);
-    (void)host_send(w.h, MSG_QUERY, 0, 0, NULL, 0);
-    poll_all(w.h);
-    assert_int_equal(w.h->q_len, 0);
+    feed(w->h, wire, n / 2);
+    (void)host_send(w->h, MSG_QUERY, 0, 0, NULL, 0);
+    poll_all(w->h);
+    assert_int_equal(w->h->q_len, 0);
     /* One corrupted byte (never 0x00, so the frame stays one frame): dropped by the CRC. */
     n = encode(&f, wire, sizeof(wire));
     wire[n / 2] = wire[n / 2] == 0x5A ? 0x5B : 0x5A;
-    feed(w.h, wire, n);
-    poll_all(w.h);
-    assert_int_equal(w.h->q_len, 0);
+    feed(w->h, wire, n);
+    poll_all(w->h);
+    assert_int_equal(w->h->q_len, 0);
     /* Longer than any frame buffer: dropped, counted as overflow. Extra delimiters are empty. */
-    feed(w.h, junk, sizeof(junk));
-    feed(w.h, zeros, sizeof(zeros));
-    r = transact(w.h, MSG_QUERY, 0, 0, NULL, 0);
+    feed(w->h, junk, sizeof(junk));
+    feed(w->h, zeros, sizeof(zeros));
+    r = transact(w->h, MSG_QUERY, 0, 0, NULL, 0);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 0, MSG_PHASE_FIRMWARE); /* nothing was written */
-    assert_int_equal(flash_ops(&w.dev), 0);
+    assert_int_equal(dfwt_flash_ops(w->dev.f), 0);
 
-    send_firmware(&w, 0, 2048, 2);
-    commit_ok(&w);
-    check_staged(&w);
-    check_written_once(&w);
-    dfw_rx_stats_t s = stats(&w);
+    finish_update(w, 0, 2);
+    check_written_once(w);
+    dfw_rx_stats_t s = stats(w);
     assert_int_equal(s.crc + s.malformed, s0.crc + s0.malformed + 3);
     assert_int_equal(s.overflow, 1);
     assert_int_equal(s.no_buffer + s.idle_cuts, 0);
-    world_free(&w);
 }
 
 static void test_dfw_rx_idle_tick_cuts_a_stalled_partial_frame(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    hello(&w);
-    start_and_dat(&w);
+    world_t *w = *state;
+    open_session(w);
     static uint8_t wire[FRAME_MAX_WIRE];
-    frame_t f = {.type = MSG_DATA, .object = 2, .seq = 77, .len = 2048, .payload = w.pkg.bin};
+    frame_t f = {.type = MSG_DATA, .object = 2, .seq = 77, .len = 2048, .payload = w->pkg.img.d};
     size_t n = encode(&f, wire, sizeof(wire));
     uint32_t t = 0xFFFFFE00u; /* the millisecond counter wraps during the test */
 
@@ -893,57 +715,53 @@ static void test_dfw_rx_idle_tick_cuts_a_stalled_partial_frame(void **state)
     size_t off = 0;
     for (; off < n; off += 500) {
         size_t k = n - off < 500 ? n - off : 500;
-        dfw_rx_tick(w.rx, t);
-        feed(w.h, wire + off, k);
+        dfw_rx_tick(w->rx, t);
+        feed(w->h, wire + off, k);
         t += DFW_RX_IDLE_MS / 2;
     }
-    dfw_rx_tick(w.rx, t);
-    poll_all(w.h);
-    reply_t r = pop_reply(w.h);
+    dfw_rx_tick(w->rx, t);
+    poll_all(w->h);
+    reply_t r = pop_reply(w->h);
     assert_int_equal(r.f.seq, 77);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 2048, MSG_PHASE_FIRMWARE);
 
     /* Half a frame, then silence: not cut one millisecond early, cut on time. */
     f.offset = 2048;
-    f.payload = w.pkg.bin + 2048;
+    f.payload = w->pkg.img.d + 2048;
     f.seq = 78;
     n = encode(&f, wire, sizeof(wire));
-    feed(w.h, wire, n / 2);
-    dfw_rx_tick(w.rx, t);
-    dfw_rx_tick(w.rx, t + DFW_RX_IDLE_MS - 1);
-    assert_int_equal(stats(&w).idle_cuts, 0);
-    dfw_rx_tick(w.rx, t + DFW_RX_IDLE_MS);
+    feed(w->h, wire, n / 2);
+    dfw_rx_tick(w->rx, t);
+    dfw_rx_tick(w->rx, t + DFW_RX_IDLE_MS - 1);
+    assert_int_equal(stats(w).idle_cuts, 0);
+    dfw_rx_tick(w->rx, t + DFW_RX_IDLE_MS);
     /* The next frame starts clean although the cut frame's delimiter never came. */
-    r = transact(w.h, MSG_QUERY, 0, 0, NULL, 0);
+    r = transact(w->h, MSG_QUERY, 0, 0, NULL, 0);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 2048, MSG_PHASE_FIRMWARE);
-    dfw_rx_stats_t s = stats(&w);
+    dfw_rx_stats_t s = stats(w);
     assert_int_equal(s.idle_cuts, 1);
     assert_int_equal(s.crc + s.malformed, 0);
     /* A tick with no partial frame pending never cuts anything. */
-    dfw_rx_tick(w.rx, t + 10 * DFW_RX_IDLE_MS);
-    r = transact(w.h, MSG_QUERY, 0, 0, NULL, 0);
-    assert_int_equal(stats(&w).idle_cuts, 1);
-    world_free(&w);
+    dfw_rx_tick(w->rx, t + 10 * DFW_RX_IDLE_MS);
+    r = transact(w->h, MSG_QUERY, 0, 0, NULL, 0);
+    assert_int_equal(stats(w).idle_cuts, 1);
 }
 
 static void test_dfw_rx_frames_beyond_buffers_are_dropped_then_retransmitted(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    hello(&w);
-    start_and_dat(&w);
-    const uint8_t *bin = w.pkg.bin;
+    world_t *w = *state;
+    open_session(w);
+    const uint8_t *bin = w->pkg.img.d;
     /* Three frames before the main loop runs: only DFW_RX_BUFFERS fit. */
     for (uint32_t k = 0; k < 3; k++) {
-        (void)host_send(w.h, MSG_DATA, FRAME_OBJ_FW, k * 2048, bin + k * 2048, 2048);
+        (void)host_send(w->h, MSG_DATA, FRAME_OBJ_FW, k * 2048, bin + k * 2048, 2048);
     }
-    assert_int_equal(stats(&w).no_buffer, 1);
-    poll_all(w.h);
-    assert_int_equal(w.h->q_len, 2);
-    reply_t r = pop_reply(w.h);
+    assert_int_equal(stats(w).no_buffer, 1);
+    poll_all(w->h);
+    assert_int_equal(w->h->q_len, 2);
+    reply_t r = pop_reply(w->h);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 2048, MSG_PHASE_FIRMWARE);
-    r = pop_reply(w.h);
+    r = pop_reply(w->h);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 4096, MSG_PHASE_FIRMWARE);
 
     /*
@@ -952,8 +770,8 @@ static void test_dfw_rx_frames_beyond_buffers_are_dropped_then_retransmitted(voi
      * dropped, the one after it is received again.
      */
     static uint8_t wire[FRAME_MAX_WIRE];
-    (void)host_send(w.h, MSG_DATA, FRAME_OBJ_FW, 4096, bin + 4096, 2048);
-    (void)host_send(w.h, MSG_DATA, FRAME_OBJ_FW, 6144, bin + 6144, 2048);
+    (void)host_send(w->h, MSG_DATA, FRAME_OBJ_FW, 4096, bin + 4096, 2048);
+    (void)host_send(w->h, MSG_DATA, FRAME_OBJ_FW, 6144, bin + 6144, 2048);
     frame_t f = {.type = MSG_DATA,
                  .object = 2,
                  .seq = 900,
@@ -961,286 +779,238 @@ static void test_dfw_rx_frames_beyond_buffers_are_dropped_then_retransmitted(voi
                  .len = 2048,
                  .payload = bin + 8192};
     size_t n = encode(&f, wire, sizeof(wire));
-    feed(w.h, wire, n / 2);
-    assert_int_equal(poll_one(w.h), DFW_RX_WORKED);
-    feed(w.h, wire + n / 2, n - n / 2);
-    assert_int_equal(stats(&w).no_buffer, 2);
-    uint16_t seq = host_send(w.h, MSG_DATA, FRAME_OBJ_FW, 10240, bin + 10240, 2048);
-    poll_all(w.h);
-    assert_int_equal(w.h->q_len, 3);
-    r = pop_reply(w.h);
+    feed(w->h, wire, n / 2);
+    assert_int_equal(poll_one(w->h), DFW_RX_WORKED);
+    feed(w->h, wire + n / 2, n - n / 2);
+    assert_int_equal(stats(w).no_buffer, 2);
+    uint16_t seq = host_send(w->h, MSG_DATA, FRAME_OBJ_FW, 10240, bin + 10240, 2048);
+    poll_all(w->h);
+    assert_int_equal(w->h->q_len, 3);
+    r = pop_reply(w->h);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 6144, MSG_PHASE_FIRMWARE);
-    r = pop_reply(w.h);
+    r = pop_reply(w->h);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 8192, MSG_PHASE_FIRMWARE);
-    r = pop_reply(w.h);
+    r = pop_reply(w->h);
     assert_int_equal(r.f.seq, seq);
     EXPECT_STATUS(r, MSG_WRONG_OFFSET, FRAME_OBJ_FW, 8192, MSG_PHASE_FIRMWARE);
 
-    send_firmware(&w, r.f.offset, 2048, 2);
-    commit_ok(&w);
-    check_staged(&w);
-    check_written_once(&w);
-    world_free(&w);
+    finish_update(w, r.f.offset, 2);
+    check_written_once(w);
 }
 
 static void test_dfw_rx_too_large_image_is_refused_without_flash_writes(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make_pkg(&w, "app_signed_large.zip", "app_large");
-    reply_t r = hello(&w);
-    assert_true(r.info.max_image < w.pkg.bin_len);
-    r = send_start(w.h, &w.pkg.start);
+    world_t *w = *state;
+    reply_t r = hello(w);
+    assert_true(r.info.max_image < w->pkg.img.n);
+    r = send_start(w->h, &w->start);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_INIT, 0, MSG_PHASE_INIT);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 0, w.pkg.dat, w.pkg.dat_len);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 0, w->pkg.dat, w->pkg.dat_len);
     EXPECT_STATUS(r, MSG_TOO_LARGE, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
     assert_int_equal(r.st.detail, DFW_ERR_NO_SPACE);
     assert_int_equal(r.st.bin_len, 0);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 2048);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 2048);
     EXPECT_STATUS(r, MSG_NO_SESSION, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
-    assert_int_equal(hello(&w).info.last_status, MSG_NO_SESSION);
-    check_flash_untouched(&w);
-    world_free(&w);
+    assert_int_equal(hello(w).info.last_status, MSG_NO_SESSION);
+    check_flash_untouched(w);
 }
 
 static void test_dfw_rx_bootloader_package_is_unsupported_type(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make_pkg(&w, "bl_signed.zip", "bootloader");
-    reply_t r = send_start(w.h, &w.pkg.start);
+    world_t *w = *state;
+    reply_t r = send_start(w->h, &w->start);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_INIT, 0, MSG_PHASE_INIT);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 0, w.pkg.dat, w.pkg.dat_len);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 0, w->pkg.dat, w->pkg.dat_len);
     EXPECT_STATUS(r, MSG_UNSUPPORTED_TYPE, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
     assert_int_equal(r.st.detail, DFW_ERR_UNSUPPORTED_TYPE);
-    assert_int_equal(hello(&w).info.last_status, MSG_UNSUPPORTED_TYPE);
-    check_flash_untouched(&w);
-    world_free(&w);
+    assert_int_equal(hello(w).info.last_status, MSG_UNSUPPORTED_TYPE);
+    check_flash_untouched(w);
 }
 
 static void test_dfw_rx_corrupt_settings_crc_is_settings_invalid(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    w.dev.f->mem[SETTINGS + 8] ^= 0x01; /* app_version 3 -> 2, CRC no longer matches */
-    w.dev.before[SETTINGS + 8] ^= 0x01;
-    reply_t r = hello(&w);
+    world_t *w = *state;
+    w->dev.f->mem[SETTINGS + 8] ^= 0x01; /* app_version 3 -> 2, CRC no longer matches */
+    w->dev.before[SETTINGS + 8] ^= 0x01;
+    reply_t r = hello(w);
     assert_int_equal(r.f.status, MSG_SETTINGS_INVALID);
     assert_int_equal(r.info.app_version, 2); /* what the page says, for diagnosis */
     assert_int_equal(r.info.bank1_addr, 0);  /* nothing can be staged */
     assert_int_equal(r.info.max_image, 0);
-    r = send_start(w.h, &w.pkg.start);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 0, w.pkg.dat, w.pkg.dat_len);
+    r = send_start(w->h, &w->start);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 0, w->pkg.dat, w->pkg.dat_len);
     EXPECT_STATUS(r, MSG_SETTINGS_INVALID, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
     assert_int_equal(r.st.detail, DFW_ERR_SETTINGS_CRC);
-    check_flash_untouched(&w);
-    world_free(&w);
+    check_flash_untouched(w);
 }
 
 static void test_dfw_rx_dat_crc_mismatch_restarts_the_init_packet(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    msg_start_t bad = w.pkg.start;
+    world_t *w = *state;
+    msg_start_t bad = w->start;
     bad.dat_crc ^= 1u;
-    reply_t r = send_start(w.h, &bad);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 0, w.pkg.dat, w.pkg.dat_len);
+    reply_t r = send_start(w->h, &bad);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 0, w->pkg.dat, w->pkg.dat_len);
     EXPECT_STATUS(r, MSG_VERIFY_FAILED, FRAME_OBJ_INIT, 0, MSG_PHASE_INIT);
-    assert_int_equal(flash_ops(&w.dev), 0);
+    assert_int_equal(dfwt_flash_ops(w->dev.f), 0);
     /* The host fixes its START: a different START is a new session. */
-    start_and_dat(&w);
-    send_firmware(&w, 0, 2048, 1);
-    commit_ok(&w);
-    check_staged(&w);
-    world_free(&w);
+    start_and_dat(w);
+    finish_update(w, 0, 1);
 }
 
 static void test_dfw_rx_bin_crc_mismatch_drops_the_session(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    msg_start_t bad = w.pkg.start;
+    world_t *w = *state;
+    msg_start_t bad = w->start;
     bad.bin_crc ^= 1u;
-    w.pkg.start = bad;
-    start_and_dat(&w);
-    uint32_t total = (uint32_t)w.pkg.bin_len, off = 0;
+    w->start = bad;
+    start_and_dat(w);
+    uint32_t total = (uint32_t)w->pkg.img.n, off = 0;
     reply_t r;
     for (; total - off > 2048; off += 2048) {
-        r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, off, w.pkg.bin + off, 2048);
+        r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, off, w->pkg.img.d + off, 2048);
         EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, off + 2048, MSG_PHASE_FIRMWARE);
     }
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, off, w.pkg.bin + off, total - off);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, off, w->pkg.img.d + off, total - off);
     EXPECT_STATUS(r, MSG_VERIFY_FAILED, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
     assert_int_equal(r.st.bin_len, 0);
-    r = transact(w.h, MSG_COMMIT, 0, 0, NULL, 0);
+    r = transact(w->h, MSG_COMMIT, 0, 0, NULL, 0);
     EXPECT_STATUS(r, MSG_NO_SESSION, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
-    assert_int_equal(w.h->resets, 0);
-    assert_memory_equal(w.dev.f->mem + SETTINGS - PAGE, w.dev.before + SETTINGS - PAGE, 2 * PAGE);
-    world_free(&w);
+    assert_int_equal(w->h->resets, 0);
+    assert_memory_equal(w->dev.f->mem + SETTINGS - PAGE, w->dev.before + SETTINGS - PAGE, 2 * PAGE);
 }
 
 /* Link loss: the host reconnects, sends the same START and continues from the device's offset. */
 static void test_dfw_rx_same_start_after_link_loss_keeps_progress(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    hello(&w);
-    start_and_dat(&w);
+    world_t *w = *state;
+    open_session(w);
     for (uint32_t off = 0; off < 20000; off += 2000) {
-        (void)transact(w.h, MSG_DATA, FRAME_OBJ_FW, off, w.pkg.bin + off, 2000);
+        (void)transact(w->h, MSG_DATA, FRAME_OBJ_FW, off, w->pkg.img.d + off, 2000);
     }
-    reply_t r = hello(&w);
+    reply_t r = hello(w);
     assert_int_equal(r.info.flags, MSG_INFO_SESSION);
-    r = send_start(w.h, &w.pkg.start);
+    r = send_start(w->h, &w->start);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 20000, MSG_PHASE_FIRMWARE);
-    assert_int_equal(r.st.bin_crc, crc32_compute(w.pkg.bin, 20000));
-    assert_int_equal(r.st.dat_next, w.pkg.dat_len);
-    send_firmware(&w, r.f.offset, 2048, 2);
-    commit_ok(&w);
-    check_staged(&w);
-    check_written_once(&w);
-    world_free(&w);
+    assert_int_equal(r.st.bin_crc, crc32_compute(w->pkg.img.d, 20000));
+    assert_int_equal(r.st.dat_next, w->pkg.dat_len);
+    finish_update(w, r.f.offset, 2);
+    check_written_once(w);
 }
 
 static void test_dfw_rx_different_start_begins_a_new_session(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    start_and_dat(&w);
-    (void)transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 2048);
-    msg_start_t other = w.pkg.start;
+    world_t *w = *state;
+    start_and_dat(w);
+    (void)transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 2048);
+    msg_start_t other = w->start;
     other.bin_crc ^= 0x80000000u;
-    reply_t r = send_start(w.h, &other);
+    reply_t r = send_start(w->h, &other);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_INIT, 0, MSG_PHASE_INIT);
     assert_int_equal(r.st.bin_next, 0);
     assert_int_equal(r.st.bin_crc, 0);
-    world_free(&w);
 }
 
 /* Firmware up to `acked` in frames of `payload`; every reply checked. */
 static void send_prefix(world_t *w, uint32_t acked, uint32_t payload)
 {
     for (uint32_t off = 0; off < acked; off += payload) {
-        reply_t r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, off, w->pkg.bin + off, payload);
+        reply_t r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, off, w->pkg.img.d + off, payload);
         EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, off + payload, MSG_PHASE_FIRMWARE);
     }
 }
 
 static void test_dfw_rx_device_reset_resumes_from_page_boundary(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    hello(&w);
-    start_and_dat(&w);
+    world_t *w = *state;
+    open_session(w);
     const uint32_t acked = 20 * 1500; /* 30000: inside bank 1's 8th page */
-    send_prefix(&w, acked, 1500);
+    send_prefix(w, acked, 1500);
 
-    world_reboot(&w);
-    reply_t r = hello(&w);
+    world_reboot(w);
+    reply_t r = hello(w);
     assert_int_equal(r.info.flags, 0); /* no session, no update pending */
-    r = send_resume(w.h, acked, crc32_compute(w.pkg.bin, acked));
+    r = send_resume(w->h, acked, crc32_compute(w->pkg.img.d, acked));
     EXPECT_STATUS(r, MSG_NO_SESSION, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
-    start_and_dat(&w);
-    size_t sent_before = w.h->fw_bytes;
-    r = send_resume(w.h, acked, crc32_compute(w.pkg.bin, acked));
+    start_and_dat(w);
+    size_t sent_before = w->h->fw_bytes;
+    r = send_resume(w->h, acked, crc32_compute(w->pkg.img.d, acked));
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, acked / PAGE * PAGE, MSG_PHASE_FIRMWARE);
-    assert_int_equal(r.st.bin_crc, crc32_compute(w.pkg.bin, r.f.offset));
-    send_firmware(&w, r.f.offset, 2048, 2);
-    size_t resent = w.h->fw_bytes - sent_before - (w.pkg.bin_len - acked);
+    assert_int_equal(r.st.bin_crc, crc32_compute(w->pkg.img.d, r.f.offset));
+    send_firmware(w, r.f.offset, 2048, 2);
+    size_t resent = w->h->fw_bytes - sent_before - (w->pkg.img.n - acked);
     assert_true(resent > 0 && resent < PAGE);
-    commit_ok(&w);
-    check_staged(&w);
+    commit_ok(w);
+    check_staged(w);
     /* Only the page holding the claimed offset was erased again. */
     for (uint32_t p = 0; p < FLASH_SIZE / PAGE; p++) {
-        unsigned want = p == (BANK1 + acked) / PAGE ? 2 : w.dev.f->erase_count[p] != 0 ? 1 : 0;
-        assert_int_equal(w.dev.f->erase_count[p], want);
+        unsigned want = p == (BANK1 + acked) / PAGE ? 2 : w->dev.f->erase_count[p] != 0 ? 1 : 0;
+        assert_int_equal(w->dev.f->erase_count[p], want);
     }
-    world_free(&w);
 }
 
 static void test_dfw_rx_resume_with_wrong_crc_restarts_from_zero(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    start_and_dat(&w);
-    send_prefix(&w, 12000, 2000);
-    world_reboot(&w);
-    start_and_dat(&w);
-    reply_t r = send_resume(w.h, 12000, crc32_compute(w.pkg.bin, 12000));
+    world_t *w = *state;
+    start_and_dat(w);
+    send_prefix(w, 12000, 2000);
+    world_reboot(w);
+    start_and_dat(w);
+    reply_t r = send_resume(w->h, 12000, crc32_compute(w->pkg.img.d, 12000));
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 8192, MSG_PHASE_FIRMWARE);
     /* A claim flash does not back: the device forgets even what it had and restarts at 0. */
-    r = send_resume(w.h, 12000, crc32_compute(w.pkg.bin, 12000) ^ 1u);
+    r = send_resume(w->h, 12000, crc32_compute(w->pkg.img.d, 12000) ^ 1u);
     EXPECT_STATUS(r, MSG_CRC_MISMATCH, FRAME_OBJ_FW, 0, MSG_PHASE_FIRMWARE);
     assert_int_equal(r.st.bin_crc, 0);
     assert_int_equal(r.st.detail, DFW_ERR_CRC_MISMATCH);
-    r = send_resume(w.h, (uint32_t)w.pkg.bin_len + 1, 0); /* beyond the image */
+    r = send_resume(w->h, (uint32_t)w->pkg.img.n + 1, 0); /* beyond the image */
     EXPECT_STATUS(r, MSG_BAD_REQUEST, FRAME_OBJ_FW, 0, MSG_PHASE_FIRMWARE);
-    send_firmware(&w, 0, 2048, 2);
-    commit_ok(&w);
-    check_staged(&w);
-    world_free(&w);
+    finish_update(w, 0, 2);
 }
 
 static void test_dfw_rx_commit_before_complete_is_incomplete(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    reply_t r = transact(w.h, MSG_COMMIT, 0, 0, NULL, 0);
+    world_t *w = *state;
+    reply_t r = transact(w->h, MSG_COMMIT, 0, 0, NULL, 0);
     EXPECT_STATUS(r, MSG_NO_SESSION, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
-    start_and_dat(&w);
-    send_prefix(&w, 4096, 2048);
-    r = transact(w.h, MSG_COMMIT, 0, 0, NULL, 0);
+    start_and_dat(w);
+    send_prefix(w, 4096, 2048);
+    r = transact(w->h, MSG_COMMIT, 0, 0, NULL, 0);
     EXPECT_STATUS(r, MSG_INCOMPLETE, FRAME_OBJ_FW, 4096, MSG_PHASE_FIRMWARE);
-    assert_int_equal(w.h->resets, 0);
-    assert_memory_equal(w.dev.f->mem + SETTINGS, w.dev.before + SETTINGS, PAGE);
-    send_firmware(&w, 4096, 2048, 2);
-    assert_memory_equal(w.dev.f->mem + SETTINGS, w.dev.before + SETTINGS, PAGE);
-    commit_ok(&w);
-    check_staged(&w);
-    check_written_once(&w);
-    world_free(&w);
+    assert_int_equal(w->h->resets, 0);
+    assert_memory_equal(w->dev.f->mem + SETTINGS, w->dev.before + SETTINGS, PAGE);
+    send_firmware(w, 4096, 2048, 2);
+    assert_memory_equal(w->dev.f->mem + SETTINGS, w->dev.before + SETTINGS, PAGE);
+    commit_ok(w);
+    check_staged_once(w);
 }
 
 /* After COMMIT only a reset helps: a repeated COMMIT asks for it again, the rest is BUSY. */
 static void test_dfw_rx_after_commit_device_waits_for_reset(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    full_session(&w, 2048, 2);
-    commit_ok(&w); /* the first reply was lost: same answer, reset again */
-    reply_t r = send_start(w.h, &w.pkg.start);
-    EXPECT_STATUS(r, MSG_BUSY, FRAME_OBJ_FW, w.pkg.bin_len, MSG_PHASE_COMMITTED);
-    r = transact(w.h, MSG_ABORT, 0, 0, NULL, 0);
-    EXPECT_STATUS(r, MSG_BUSY, FRAME_OBJ_FW, w.pkg.bin_len, MSG_PHASE_COMMITTED);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 16);
-    EXPECT_STATUS(r, MSG_BUSY, FRAME_OBJ_FW, w.pkg.bin_len, MSG_PHASE_COMMITTED);
-    check_staged(&w);
-    check_written_once(&w);
+    world_t *w = *state;
+    full_session(w, 2048, 2);
+    commit_ok(w); /* the first reply was lost: same answer, reset again */
+    reply_t r = send_start(w->h, &w->start);
+    EXPECT_STATUS(r, MSG_BUSY, FRAME_OBJ_FW, w->pkg.img.n, MSG_PHASE_COMMITTED);
+    r = transact(w->h, MSG_ABORT, 0, 0, NULL, 0);
+    EXPECT_STATUS(r, MSG_BUSY, FRAME_OBJ_FW, w->pkg.img.n, MSG_PHASE_COMMITTED);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 16);
+    EXPECT_STATUS(r, MSG_BUSY, FRAME_OBJ_FW, w->pkg.img.n, MSG_PHASE_COMMITTED);
+    check_staged_once(w);
 
     /* Reset without the bootloader acting (as in a test rig): the commit shows as pending. */
-    world_reboot(&w);
-    r = hello(&w);
+    world_reboot(w);
+    r = hello(w);
     assert_int_equal(r.f.status, MSG_OK);
     assert_int_equal(r.info.flags, MSG_INFO_UPDATE_PENDING);
     assert_int_equal(r.info.app_version, 3);
-    world_free(&w);
 }
 
 static void test_dfw_rx_info_reports_the_device(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    reply_t r = hello(&w);
+    world_t *w = *state;
+    reply_t r = hello(w);
     assert_int_equal(r.f.status, MSG_OK);
     assert_int_equal(r.info.max_payload, FRAME_MAX_PAYLOAD);
     assert_int_equal(r.info.window, DFW_RX_BUFFERS);
@@ -1254,75 +1024,67 @@ static void test_dfw_rx_info_reports_the_device(void **state)
     assert_int_equal(r.info.page_size, PAGE);
     assert_int_equal(r.info.last_status, 0);
     assert_int_equal(r.payload[31], 0);
-    start_and_dat(&w);
-    r = hello(&w);
+    start_and_dat(w);
+    r = hello(w);
     assert_int_equal(r.info.flags, MSG_INFO_SESSION);
     /* Without a SoftDevice bank 0 starts right after the MBR. */
-    w.dev.f->mem[0x3004] ^= 0xFF;
-    r = hello(&w);
+    w->dev.f->mem[0x3004] ^= 0xFF;
+    r = hello(w);
     assert_int_equal(r.info.bank1_addr, 0x1000 + 0xD000);
-    assert_int_equal(flash_ops(&w.dev), 0);
-    world_free(&w);
+    assert_int_equal(dfwt_flash_ops(w->dev.f), 0);
 }
 
 static void test_dfw_rx_hal_write_failure_is_flash_fault(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    start_and_dat(&w);
-    w.dev.f->fail_write = 3;
-    reply_t r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 2048);
+    world_t *w = *state;
+    start_and_dat(w);
+    w->dev.f->fail_write = 3;
+    reply_t r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 2048);
     EXPECT_STATUS(r, MSG_FLASH_FAULT, FRAME_OBJ_NONE, 0, MSG_PHASE_FAILED);
     assert_int_equal(r.st.detail, DFW_ERR_FLASH);
-    unsigned writes = w.dev.f->writes;
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 2048);
+    unsigned writes = w->dev.f->writes;
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 2048);
     EXPECT_STATUS(r, MSG_NO_SESSION, FRAME_OBJ_NONE, 0, MSG_PHASE_FAILED);
-    assert_int_equal(w.dev.f->writes, writes); /* nothing more written */
-    r = hello(&w);
+    assert_int_equal(w->dev.f->writes, writes); /* nothing more written */
+    r = hello(w);
     assert_int_equal(r.info.flags, 0);
     assert_int_equal(r.info.last_status, MSG_NO_SESSION);
-    assert_memory_equal(w.dev.f->mem + SETTINGS, w.dev.before + SETTINGS, PAGE);
+    assert_memory_equal(w->dev.f->mem + SETTINGS, w->dev.before + SETTINGS, PAGE);
     /* The fault is gone (e.g. the SoftDevice was busy): a new START works. */
-    w.dev.f->fail_write = 0;
-    start_and_dat(&w);
-    send_firmware(&w, 0, 2048, 2);
-    commit_ok(&w);
-    check_staged(&w);
-    world_free(&w);
+    w->dev.f->fail_write = 0;
+    start_and_dat(w);
+    finish_update(w, 0, 2);
 }
 
 static void test_dfw_rx_unknown_type_and_bad_length_are_bad_request(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
+    world_t *w = *state;
     static const uint8_t types[] = {0x00, 0x08, 0x7F, MSG_INFO, MSG_STATUS, 0xFF};
     uint8_t junk[MSG_START_LEN + 1] = {0};
     for (size_t i = 0; i < sizeof(types); i++) {
-        reply_t r = transact(w.h, types[i], 0, 0, NULL, 0);
+        reply_t r = transact(w->h, types[i], 0, 0, NULL, 0);
         EXPECT_STATUS(r, MSG_BAD_REQUEST, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
     }
-    reply_t r = transact(w.h, MSG_HELLO, 0, 0, junk, 1);
+    reply_t r = transact(w->h, MSG_HELLO, 0, 0, junk, 1);
     EXPECT_STATUS(r, MSG_BAD_REQUEST, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
-    r = transact(w.h, MSG_START, 0, 0, junk, MSG_START_LEN - 1);
+    r = transact(w->h, MSG_START, 0, 0, junk, MSG_START_LEN - 1);
     EXPECT_STATUS(r, MSG_BAD_REQUEST, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
-    r = transact(w.h, MSG_START, 0, 0, junk, MSG_START_LEN + 1);
+    r = transact(w->h, MSG_START, 0, 0, junk, MSG_START_LEN + 1);
     EXPECT_STATUS(r, MSG_BAD_REQUEST, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
 
     /* In a session: refused requests leave it as it was. */
-    start_and_dat(&w);
-    (void)transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 100);
+    start_and_dat(w);
+    (void)transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 100);
     const struct {
         uint8_t type, object;
         uint32_t offset;
         size_t len;
     } bad[] = {
-        {MSG_DATA, FRAME_OBJ_FW, 100, 0},                            /* empty DATA */
-        {MSG_DATA, 3, 100, 10},                                      /* no such object */
-        {MSG_DATA, FRAME_OBJ_NONE, 100, 10},                         /* no object */
-        {MSG_DATA, FRAME_OBJ_FW, (uint32_t)w.pkg.bin_len - 5, 10},   /* past the image */
-        {MSG_DATA, FRAME_OBJ_INIT, (uint32_t)w.pkg.dat_len - 5, 10}, /* past the .dat */
+        {MSG_DATA, FRAME_OBJ_FW, 100, 0},                             /* empty DATA */
+        {MSG_DATA, 3, 100, 10},                                       /* no such object */
+        {MSG_DATA, FRAME_OBJ_NONE, 100, 10},                          /* no object */
+        {MSG_DATA, FRAME_OBJ_FW, (uint32_t)w->pkg.img.n - 5, 10},     /* past the image */
+        {MSG_DATA, FRAME_OBJ_INIT, (uint32_t)w->pkg.dat_len - 5, 10}, /* past the .dat */
         {MSG_RESUME, FRAME_OBJ_FW, 0, 3},
         {MSG_RESUME, FRAME_OBJ_INIT, 0, 4},
         {MSG_COMMIT, 0, 0, 1},
@@ -1330,81 +1092,74 @@ static void test_dfw_rx_unknown_type_and_bad_length_are_bad_request(void **state
         {MSG_ABORT, 0, 0, 2},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        r = transact(w.h, bad[i].type, bad[i].object, bad[i].offset, w.pkg.bin, bad[i].len);
+        r = transact(w->h, bad[i].type, bad[i].object, bad[i].offset, w->pkg.img.d, bad[i].len);
         EXPECT_STATUS(r, MSG_BAD_REQUEST, FRAME_OBJ_FW, 100, MSG_PHASE_FIRMWARE);
     }
-    assert_int_equal(hello(&w).info.last_status, MSG_BAD_REQUEST);
+    assert_int_equal(hello(w).info.last_status, MSG_BAD_REQUEST);
 
     /* A START the device cannot take drops the session it replaces. */
-    msg_start_t s = w.pkg.start;
+    msg_start_t s = w->start;
     s.dat_len = DFW_INITCMD_MAX_SIZE + 1;
-    r = send_start(w.h, &s);
+    r = send_start(w->h, &s);
     EXPECT_STATUS(r, MSG_BAD_INIT_PACKET, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
     assert_int_equal(r.st.detail, DFW_ERR_INITCMD_SIZE);
-    s = w.pkg.start;
+    s = w->start;
     s.bin_len = 0;
-    r = send_start(w.h, &s);
+    r = send_start(w->h, &s);
     EXPECT_STATUS(r, MSG_BAD_REQUEST, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
     /* START's bin_len must be the init packet's app_size. */
-    s = w.pkg.start;
+    s = w->start;
     s.bin_len += 4;
-    (void)send_start(w.h, &s);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 0, w.pkg.dat, w.pkg.dat_len);
+    (void)send_start(w->h, &s);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 0, w->pkg.dat, w->pkg.dat_len);
     EXPECT_STATUS(r, MSG_BAD_INIT_PACKET, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
     assert_int_equal(r.st.detail, DFW_ERR_INITCMD_INVALID);
-    world_free(&w);
 }
 
 /* A packet of another protocol version, COBS-framed by hand (frame_encode only writes v1). */
 static size_t foreign_frame(uint8_t type, uint16_t seq, uint16_t len, uint8_t *wire)
 {
     uint8_t pkt[FRAME_HDR_LEN + 16 + FRAME_CRC_LEN] = {2, type, 0, 0};
-    put32(pkt + 4, (uint32_t)seq | (uint32_t)len << 16);
-    put32(pkt + 8, 0);
+    dfwt_put32(pkt + 4, (uint32_t)seq | (uint32_t)len << 16);
+    dfwt_put32(pkt + 8, 0);
     memset(pkt + FRAME_HDR_LEN, 0x11, len);
-    put32(pkt + FRAME_HDR_LEN + len, crc32_compute(pkt, FRAME_HDR_LEN + len));
+    dfwt_put32(pkt + FRAME_HDR_LEN + len, crc32_compute(pkt, FRAME_HDR_LEN + len));
     return cobs(pkt, FRAME_HDR_LEN + len + FRAME_CRC_LEN, wire);
 }
 
 static void test_dfw_rx_hello_of_other_version_gets_bad_version(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
+    world_t *w = *state;
     uint8_t wire[64];
-    feed(w.h, wire, foreign_frame(MSG_HELLO, 0x1234, 0, wire));
-    poll_all(w.h);
-    reply_t r = pop_reply(w.h);
+    feed(w->h, wire, foreign_frame(MSG_HELLO, 0x1234, 0, wire));
+    poll_all(w->h);
+    reply_t r = pop_reply(w->h);
     assert_int_equal(r.f.type, MSG_INFO);
     assert_int_equal(r.f.seq, 0x1234);
     assert_int_equal(r.f.status, MSG_BAD_VERSION);
     assert_int_equal(r.info.window, DFW_RX_BUFFERS);
-    feed(w.h, wire, foreign_frame(MSG_START, 0x1235, 16, wire)); /* anything else: silence */
-    poll_all(w.h);
-    assert_int_equal(w.h->q_len, 0);
-    assert_int_equal(stats(&w).version, 2);
-    r = hello(&w);
+    feed(w->h, wire, foreign_frame(MSG_START, 0x1235, 16, wire)); /* anything else: silence */
+    poll_all(w->h);
+    assert_int_equal(w->h->q_len, 0);
+    assert_int_equal(stats(w).version, 2);
+    r = hello(w);
     assert_int_equal(r.f.status, MSG_OK);
     assert_int_equal(r.info.last_status, MSG_BAD_VERSION);
-    world_free(&w);
 }
 
 static void test_dfw_rx_abort_forgets_the_session(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    start_and_dat(&w);
-    send_prefix(&w, 4096, 2048);
-    reply_t r = transact(w.h, MSG_ABORT, 0, 0, NULL, 0);
+    world_t *w = *state;
+    start_and_dat(w);
+    send_prefix(w, 4096, 2048);
+    reply_t r = transact(w->h, MSG_ABORT, 0, 0, NULL, 0);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
     assert_int_equal(r.st.dat_len + r.st.bin_len + r.st.dat_next, 0);
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 4096, w.pkg.bin + 4096, 2048);
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 4096, w->pkg.img.d + 4096, 2048);
     EXPECT_STATUS(r, MSG_NO_SESSION, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
-    r = transact(w.h, MSG_QUERY, 0, 0, NULL, 0);
+    r = transact(w->h, MSG_QUERY, 0, 0, NULL, 0);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
-    assert_memory_equal(w.dev.f->mem + SETTINGS, w.dev.before + SETTINGS, PAGE);
-    world_free(&w);
+    assert_memory_equal(w->dev.f->mem + SETTINGS, w->dev.before + SETTINGS, PAGE);
 }
 
 /* A reply lost on the way out: counted; the host's retransmission is a harmless duplicate. */
@@ -1417,10 +1172,10 @@ typedef struct eager {
 static void eager_next(host_t *h)
 {
     eager_t *e = h->user;
-    uint32_t total = (uint32_t)e->w->pkg.bin_len;
+    uint32_t total = (uint32_t)e->w->pkg.img.n;
     if (e->next < total) {
         uint32_t len = total - e->next < 2048 ? total - e->next : 2048;
-        (void)host_send(h, MSG_DATA, FRAME_OBJ_FW, e->next, e->w->pkg.bin + e->next, len);
+        (void)host_send(h, MSG_DATA, FRAME_OBJ_FW, e->next, e->w->pkg.img.d + e->next, len);
         e->next += len;
     }
 }
@@ -1432,67 +1187,48 @@ static void eager_next(host_t *h)
  */
 static void test_dfw_rx_buffer_is_free_before_the_reply_leaves(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    start_and_dat(&w);
-    eager_t e = {&w, 0};
-    w.h->user = &e;
+    world_t *w = *state;
+    start_and_dat(w);
+    eager_t e = {w, 0};
+    w->h->user = &e;
     for (unsigned k = 0; k < DFW_RX_BUFFERS; k++) {
-        eager_next(w.h);
+        eager_next(w->h);
     }
-    w.h->on_reply = eager_next;
-    poll_all(w.h);
-    w.h->on_reply = NULL;
-    uint32_t total = (uint32_t)w.pkg.bin_len;
+    w->h->on_reply = eager_next;
+    poll_all(w->h);
+    w->h->on_reply = NULL;
+    uint32_t total = (uint32_t)w->pkg.img.n;
     for (uint32_t end = 2048;; end += 2048) {
         end = end < total ? end : total;
-        reply_t r = pop_reply(w.h);
+        reply_t r = pop_reply(w->h);
         EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, end,
                       end == total ? MSG_PHASE_READY : MSG_PHASE_FIRMWARE);
         if (end == total) {
             break;
         }
     }
-    assert_int_equal(stats(&w).no_buffer, 0);
-    commit_ok(&w);
-    check_staged(&w);
-    check_written_once(&w);
-    world_free(&w);
+    assert_int_equal(stats(w).no_buffer, 0);
+    commit_ok(w);
+    check_staged_once(w);
 }
 
 static void test_dfw_rx_lost_reply_is_counted_and_retransmit_is_duplicate(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    start_and_dat(&w);
-    w.h->tx_fail = true;
-    (void)host_send(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 2048);
-    assert_int_equal(poll_one(w.h), DFW_RX_WORKED);
-    assert_int_equal(w.h->q_len, 0);
-    assert_int_equal(stats(&w).tx_errors, 1);
-    w.h->tx_fail = false;
-    reply_t r = transact(w.h, MSG_DATA, FRAME_OBJ_FW, 0, w.pkg.bin, 2048);
+    world_t *w = *state;
+    start_and_dat(w);
+    w->h->tx_fail = true;
+    (void)host_send(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 2048);
+    assert_int_equal(poll_one(w->h), DFW_RX_WORKED);
+    assert_int_equal(w->h->q_len, 0);
+    assert_int_equal(stats(w).tx_errors, 1);
+    w->h->tx_fail = false;
+    reply_t r = transact(w->h, MSG_DATA, FRAME_OBJ_FW, 0, w->pkg.img.d, 2048);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 2048, MSG_PHASE_FIRMWARE);
-    send_firmware(&w, 2048, 2048, 2);
-    commit_ok(&w);
-    check_staged(&w);
-    check_written_once(&w);
-    world_free(&w);
+    finish_update(w, 2048, 2);
+    check_written_once(w);
 }
 
 /* ============================================================ idle pre-erase */
-
-static bool page_blank(const uint8_t *mem, uint32_t page)
-{
-    for (uint32_t i = 0; i < PAGE; i++) {
-        if (mem[page + i] != 0xFF) {
-            return false;
-        }
-    }
-    return true;
-}
 
 /*
  * Bank 1 in these worlds holds bytes that are neither blank nor a copy of the
@@ -1528,48 +1264,45 @@ static unsigned idle_all(world_t *w)
  */
 static void test_dfw_rx_idle_pre_erases_bank1_then_update_skips_erases(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    make_quiet(&w);
+    world_t *w = *state;
+    make_quiet(w);
     /* Two pages already blank (erased before this boot, as far as the fake flash knows). */
-    memset(w.dev.f->mem + BANK1 + 3 * PAGE, 0xFF, 2 * PAGE);
-    w.dev.f->erased[BANK1 / PAGE + 3] = w.dev.f->erased[BANK1 / PAGE + 4] = 1;
-    memcpy(w.dev.before, w.dev.f->mem, FLASH_SIZE);
+    memset(w->dev.f->mem + BANK1 + 3 * PAGE, 0xFF, 2 * PAGE);
+    w->dev.f->erased[BANK1 / PAGE + 3] = w->dev.f->erased[BANK1 / PAGE + 4] = 1;
+    memcpy(w->dev.before, w->dev.f->mem, FLASH_SIZE);
     unsigned pages = (DFU_END - BANK1) / PAGE;
     /* One call per erase: the call erasing the last page (not blank) already says "done". */
-    assert_int_equal(idle_all(&w), pages - 2);
+    assert_int_equal(idle_all(w), pages - 2);
     for (uint32_t a = 0; a < FLASH_SIZE; a += PAGE) {
         bool area = a >= BANK1 && a < DFU_END;
-        unsigned want = area && !page_blank(w.dev.before, a) ? 1 : 0;
-        assert_int_equal(w.dev.f->erase_count[a / PAGE], want);
+        unsigned want = area && !dfwt_page_is_blank(w->dev.before, a) ? 1 : 0;
+        assert_int_equal(w->dev.f->erase_count[a / PAGE], want);
         if (area) {
-            assert_true(page_blank(w.dev.f->mem, a));
+            assert_true(dfwt_page_is_blank(w->dev.f->mem, a));
         } else {
-            assert_memory_equal(w.dev.f->mem + a, w.dev.before + a, PAGE);
+            assert_memory_equal(w->dev.f->mem + a, w->dev.before + a, PAGE);
         }
     }
-    unsigned reads = w.dev.f->reads;
-    assert_false(dfw_rx_idle(w.rx)); /* done: not even a read */
-    assert_int_equal(w.dev.f->reads, reads);
+    unsigned reads = w->dev.f->reads;
+    assert_false(dfw_rx_idle(w->rx)); /* done: not even a read */
+    assert_int_equal(w->dev.f->reads, reads);
 
-    memset(w.dev.f->erase_count, 0, sizeof(w.dev.f->erase_count));
-    full_session(&w, FRAME_MAX_PAYLOAD, 2);
-    assert_memory_equal(w.dev.f->mem + BANK1, w.pkg.bin, w.pkg.bin_len);
+    dfwt_flash_forget(w->dev.f);
+    full_session(w, FRAME_MAX_PAYLOAD, 2);
+    assert_memory_equal(w->dev.f->mem + BANK1, w->pkg.img.d, w->pkg.img.n);
     for (uint32_t a = 0; a < FLASH_SIZE; a += PAGE) {
-        assert_int_equal(w.dev.f->erase_count[a / PAGE], a == SETTINGS ? 1 : 0);
+        assert_int_equal(w->dev.f->erase_count[a / PAGE], a == SETTINGS ? 1 : 0);
     }
-    check_written_once(&w);
+    check_written_once(w);
     uint8_t want[896];
-    expected_settings(w.dev.before + SETTINGS, w.pkg.dat, w.pkg.dat_len, want);
-    assert_memory_equal(w.dev.f->mem + SETTINGS, want, sizeof(want));
+    dfwt_expected_settings(w->dev.before + SETTINGS, w->pkg.dat, w->pkg.dat_len, want);
+    assert_memory_equal(w->dev.f->mem + SETTINGS, want, sizeof(want));
     /* After COMMIT the staged image is never pre-erased, nor after the reset (update pending). */
-    unsigned ops = flash_ops(&w.dev);
-    assert_false(dfw_rx_idle(w.rx));
-    world_reboot(&w);
-    assert_false(dfw_rx_idle(w.rx));
-    assert_int_equal(flash_ops(&w.dev), ops);
-    world_free(&w);
+    unsigned ops = dfwt_flash_ops(w->dev.f);
+    assert_false(dfw_rx_idle(w->rx));
+    world_reboot(w);
+    assert_false(dfw_rx_idle(w->rx));
+    assert_int_equal(dfwt_flash_ops(w->dev.f), ops);
 }
 
 /*
@@ -1580,49 +1313,45 @@ static void test_dfw_rx_idle_pre_erases_bank1_then_update_skips_erases(void **st
  */
 static void test_dfw_rx_idle_stops_when_a_session_starts(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    make_quiet(&w);
+    world_t *w = *state;
+    make_quiet(w);
     for (int i = 0; i < 4; i++) {
-        assert_true(dfw_rx_idle(w.rx));
+        assert_true(dfw_rx_idle(w->rx));
     }
-    assert_int_equal(w.dev.f->erases, 4);
-    reply_t r = send_start(w.h, &w.pkg.start);
+    assert_int_equal(w->dev.f->erases, 4);
+    reply_t r = send_start(w->h, &w->start);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_INIT, 0, MSG_PHASE_INIT);
-    assert_false(dfw_rx_idle(w.rx));
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 0, w.pkg.dat, 10);
-    assert_false(dfw_rx_idle(w.rx));
-    r = transact(w.h, MSG_DATA, FRAME_OBJ_INIT, 10, w.pkg.dat + 10, w.pkg.dat_len - 10);
+    assert_false(dfw_rx_idle(w->rx));
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 0, w->pkg.dat, 10);
+    assert_false(dfw_rx_idle(w->rx));
+    r = transact(w->h, MSG_DATA, FRAME_OBJ_INIT, 10, w->pkg.dat + 10, w->pkg.dat_len - 10);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, 0, MSG_PHASE_FIRMWARE);
-    assert_false(dfw_rx_idle(w.rx));
-    assert_int_equal(w.dev.f->erases, 4);
-    send_prefix(&w, 6 * 2048, 2048); /* pages 0-2 of bank 1 */
-    assert_false(dfw_rx_idle(w.rx));
+    assert_false(dfw_rx_idle(w->rx));
+    assert_int_equal(w->dev.f->erases, 4);
+    send_prefix(w, 6 * 2048, 2048); /* pages 0-2 of bank 1 */
+    assert_false(dfw_rx_idle(w->rx));
     for (uint32_t p = 0; p < 6; p++) {
-        assert_int_equal(w.dev.f->erase_count[BANK1 / PAGE + p], p < 4 ? 1 : 0);
+        assert_int_equal(w->dev.f->erase_count[BANK1 / PAGE + p], p < 4 ? 1 : 0);
     }
-    r = transact(w.h, MSG_ABORT, 0, 0, NULL, 0);
+    r = transact(w->h, MSG_ABORT, 0, 0, NULL, 0);
     EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_NONE, 0, MSG_PHASE_IDLE);
-    unsigned erases = w.dev.f->erases;
-    assert_true(dfw_rx_idle(w.rx)); /* starts over at bank 1: page 0 holds firmware */
-    assert_int_equal(w.dev.f->erases, erases + 1);
-    assert_int_equal(w.dev.f->erase_count[BANK1 / PAGE], 2);
-    idle_all(&w);
+    unsigned erases = w->dev.f->erases;
+    assert_true(dfw_rx_idle(w->rx)); /* starts over at bank 1: page 0 holds firmware */
+    assert_int_equal(w->dev.f->erases, erases + 1);
+    assert_int_equal(w->dev.f->erase_count[BANK1 / PAGE], 2);
+    idle_all(w);
     for (uint32_t a = BANK1; a < DFU_END; a += PAGE) {
-        assert_true(page_blank(w.dev.f->mem, a));
+        assert_true(dfwt_page_is_blank(w->dev.f->mem, a));
         /* pages 0-2: idle, then firmware, then idle again; the rest once */
-        assert_int_equal(w.dev.f->erase_count[a / PAGE], a < BANK1 + 3 * PAGE ? 2 : 1);
+        assert_int_equal(w->dev.f->erase_count[a / PAGE], a < BANK1 + 3 * PAGE ? 2 : 1);
     }
     /* The whole update again: bank 1 is blank, so no page needs erasing. */
-    memset(w.dev.f->erase_count, 0, sizeof(w.dev.f->erase_count));
-    memset(w.dev.f->programs, 0, sizeof(w.dev.f->programs));
-    full_session(&w, 1500, 2);
+    dfwt_flash_forget(w->dev.f);
+    full_session(w, 1500, 2);
     for (uint32_t a = 0; a < FLASH_SIZE; a += PAGE) {
-        assert_int_equal(w.dev.f->erase_count[a / PAGE], a == SETTINGS ? 1 : 0);
+        assert_int_equal(w->dev.f->erase_count[a / PAGE], a == SETTINGS ? 1 : 0);
     }
-    check_written_once(&w);
-    world_free(&w);
+    check_written_once(w);
 }
 
 /* The settings say bank 1 is not free, or cannot be read: idle does nothing. */
@@ -1630,19 +1359,28 @@ static void test_dfw_rx_idle_does_nothing_while_update_pending(void **state)
 {
     (void)state;
     static const struct {
-        uint32_t off, value;
-    } cases[] = {{20, 1}, {32, 0}, {44, 0xB1}, {0, 0x12345678}};
+        const char *what;
+        uint32_t off, value; /* off 0: the CRC itself, left wrong */
+    } cases[] = {
+        {"bank_current 1 (update pending)", 20, 1},
+        {"bank_0 not a valid app", 32, 0},
+        {"bank_1 holds an external app", 44, 0xB1},
+        {"settings CRC wrong", 0, 0x12345678},
+    };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         world_t w;
         world_make(&w);
-        uint8_t *set = w.dev.f->mem + SETTINGS;
-        put32(set + cases[i].off, cases[i].value);
         if (cases[i].off != 0) {
-            put32(set, crc32_compute(set + 4, 88));
+            dfwt_settings_put(&w.dev, cases[i].off, cases[i].value);
+        } else {
+            dfwt_put32(w.dev.f->mem + SETTINGS, cases[i].value);
+            dfwt_device_snapshot(&w.dev);
         }
-        memcpy(w.dev.before, w.dev.f->mem, FLASH_SIZE);
-        assert_false(dfw_rx_idle(w.rx));
-        assert_false(dfw_rx_idle(w.rx));
+        for (int call = 1; call <= 2; call++) {
+            if (dfw_rx_idle(w.rx)) {
+                fail_msg("%s: idle call %d reports work", cases[i].what, call);
+            }
+        }
         check_flash_untouched(&w);
         world_free(&w);
     }
@@ -1651,23 +1389,20 @@ static void test_dfw_rx_idle_does_nothing_while_update_pending(void **state)
 /* A frame that arrived since the last poll is answered before any erase. */
 static void test_dfw_rx_idle_yields_to_a_queued_frame(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    make_quiet(&w);
-    assert_true(dfw_rx_idle(w.rx));
-    unsigned erases = w.dev.f->erases;
-    uint16_t seq = host_send(w.h, MSG_HELLO, 0, 0, NULL, 0);
-    assert_true(dfw_rx_idle(w.rx)); /* "poll first" */
-    assert_int_equal(w.dev.f->erases, erases);
-    assert_int_equal(poll_one(w.h), DFW_RX_WORKED);
-    reply_t r = pop_reply(w.h);
+    world_t *w = *state;
+    make_quiet(w);
+    assert_true(dfw_rx_idle(w->rx));
+    unsigned erases = w->dev.f->erases;
+    uint16_t seq = host_send(w->h, MSG_HELLO, 0, 0, NULL, 0);
+    assert_true(dfw_rx_idle(w->rx)); /* "poll first" */
+    assert_int_equal(w->dev.f->erases, erases);
+    assert_int_equal(poll_one(w->h), DFW_RX_WORKED);
+    reply_t r = pop_reply(w->h);
     assert_int_equal(r.f.seq, seq);
     assert_int_equal(r.f.type, MSG_INFO);
     assert_int_equal(r.info.flags, 0); /* idle work is invisible on the wire */
-    assert_true(dfw_rx_idle(w.rx));
-    assert_int_equal(w.dev.f->erases, erases + 1);
-    world_free(&w);
+    assert_true(dfw_rx_idle(w->rx));
+    assert_int_equal(w->dev.f->erases, erases + 1);
 }
 
 /*
@@ -1677,26 +1412,23 @@ static void test_dfw_rx_idle_yields_to_a_queued_frame(void **state)
  */
 static void test_dfw_rx_torn_idle_erase_is_erased_by_staging(void **state)
 {
-    (void)state;
-    world_t w;
-    world_make(&w);
-    make_quiet(&w);
+    world_t *w = *state;
+    make_quiet(w);
     for (int i = 0; i < 5; i++) {
-        assert_true(dfw_rx_idle(w.rx));
+        assert_true(dfw_rx_idle(w->rx));
     }
     uint32_t torn = BANK1 + 5 * PAGE; /* the 6th erase is cut */
-    memset(w.dev.f->mem + torn, 0xFF, PAGE);
-    w.dev.f->mem[torn + 2049] = 0xDF;
-    world_reboot(&w);
-    memset(w.dev.f->erase_count, 0, sizeof(w.dev.f->erase_count));
-    full_session(&w, 2048, 2);
-    assert_memory_equal(w.dev.f->mem + BANK1, w.pkg.bin, w.pkg.bin_len);
-    uint32_t img_pages_end = BANK1 + ((uint32_t)w.pkg.bin_len + PAGE - 1) / PAGE * PAGE;
+    memset(w->dev.f->mem + torn, 0xFF, PAGE);
+    w->dev.f->mem[torn + 2049] = 0xDF;
+    world_reboot(w);
+    dfwt_flash_forget(w->dev.f);
+    full_session(w, 2048, 2);
+    assert_memory_equal(w->dev.f->mem + BANK1, w->pkg.img.d, w->pkg.img.n);
+    uint32_t img_pages_end = BANK1 + ((uint32_t)w->pkg.img.n + PAGE - 1) / PAGE * PAGE;
     for (uint32_t a = BANK1; a < img_pages_end; a += PAGE) {
-        assert_int_equal(w.dev.f->erase_count[a / PAGE], a < torn ? 0 : 1);
+        assert_int_equal(w->dev.f->erase_count[a / PAGE], a < torn ? 0 : 1);
     }
-    check_written_once(&w);
-    world_free(&w);
+    check_written_once(w);
 }
 
 static void test_dfw_rx_null_arguments_are_harmless(void **state)
@@ -1749,40 +1481,42 @@ static void test_dfw_rx_idle_keeps_an_interrupted_update(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dfw_rx_session_in_whole_frames_stages_like_dfw_stage),
-        cmocka_unit_test(test_dfw_rx_session_byte_by_byte),
+        WORLD_TEST(test_dfw_rx_session_in_whole_frames_stages_like_dfw_stage),
+        WORLD_TEST(test_dfw_rx_session_byte_by_byte),
         cmocka_unit_test(test_dfw_rx_session_random_chunkings),
         cmocka_unit_test(test_dfw_rx_session_with_two_frames_in_flight),
-        cmocka_unit_test(test_dfw_rx_duplicates_and_overlaps_are_harmless),
-        cmocka_unit_test(test_dfw_rx_gap_answers_wrong_offset_then_recovers),
-        cmocka_unit_test(test_dfw_rx_gap_in_init_packet_answers_wrong_offset),
-        cmocka_unit_test(test_dfw_rx_garbage_and_cut_frames_resync),
-        cmocka_unit_test(test_dfw_rx_idle_tick_cuts_a_stalled_partial_frame),
-        cmocka_unit_test(test_dfw_rx_frames_beyond_buffers_are_dropped_then_retransmitted),
-        cmocka_unit_test(test_dfw_rx_too_large_image_is_refused_without_flash_writes),
-        cmocka_unit_test(test_dfw_rx_bootloader_package_is_unsupported_type),
-        cmocka_unit_test(test_dfw_rx_corrupt_settings_crc_is_settings_invalid),
-        cmocka_unit_test(test_dfw_rx_dat_crc_mismatch_restarts_the_init_packet),
-        cmocka_unit_test(test_dfw_rx_bin_crc_mismatch_drops_the_session),
-        cmocka_unit_test(test_dfw_rx_same_start_after_link_loss_keeps_progress),
-        cmocka_unit_test(test_dfw_rx_different_start_begins_a_new_session),
-        cmocka_unit_test(test_dfw_rx_device_reset_resumes_from_page_boundary),
-        cmocka_unit_test(test_dfw_rx_resume_with_wrong_crc_restarts_from_zero),
-        cmocka_unit_test(test_dfw_rx_commit_before_complete_is_incomplete),
-        cmocka_unit_test(test_dfw_rx_after_commit_device_waits_for_reset),
-        cmocka_unit_test(test_dfw_rx_info_reports_the_device),
-        cmocka_unit_test(test_dfw_rx_hal_write_failure_is_flash_fault),
-        cmocka_unit_test(test_dfw_rx_unknown_type_and_bad_length_are_bad_request),
-        cmocka_unit_test(test_dfw_rx_hello_of_other_version_gets_bad_version),
-        cmocka_unit_test(test_dfw_rx_abort_forgets_the_session),
-        cmocka_unit_test(test_dfw_rx_buffer_is_free_before_the_reply_leaves),
-        cmocka_unit_test(test_dfw_rx_lost_reply_is_counted_and_retransmit_is_duplicate),
-        cmocka_unit_test(test_dfw_rx_idle_pre_erases_bank1_then_update_skips_erases),
-        cmocka_unit_test(test_dfw_rx_idle_stops_when_a_session_starts),
+        WORLD_TEST(test_dfw_rx_duplicates_and_overlaps_are_harmless),
+        WORLD_TEST(test_dfw_rx_gap_answers_wrong_offset_then_recovers),
+        WORLD_TEST(test_dfw_rx_gap_in_init_packet_answers_wrong_offset),
+        WORLD_TEST(test_dfw_rx_garbage_and_cut_frames_resync),
+        WORLD_TEST(test_dfw_rx_idle_tick_cuts_a_stalled_partial_frame),
+        WORLD_TEST(test_dfw_rx_frames_beyond_buffers_are_dropped_then_retransmitted),
+        cmocka_unit_test_setup_teardown(test_dfw_rx_too_large_image_is_refused_without_flash_writes,
+                                        world_setup_large, world_teardown),
+        cmocka_unit_test_setup_teardown(test_dfw_rx_bootloader_package_is_unsupported_type,
+                                        world_setup_bootloader, world_teardown),
+        WORLD_TEST(test_dfw_rx_corrupt_settings_crc_is_settings_invalid),
+        WORLD_TEST(test_dfw_rx_dat_crc_mismatch_restarts_the_init_packet),
+        WORLD_TEST(test_dfw_rx_bin_crc_mismatch_drops_the_session),
+        WORLD_TEST(test_dfw_rx_same_start_after_link_loss_keeps_progress),
+        WORLD_TEST(test_dfw_rx_different_start_begins_a_new_session),
+        WORLD_TEST(test_dfw_rx_device_reset_resumes_from_page_boundary),
+        WORLD_TEST(test_dfw_rx_resume_with_wrong_crc_restarts_from_zero),
+        WORLD_TEST(test_dfw_rx_commit_before_complete_is_incomplete),
+        WORLD_TEST(test_dfw_rx_after_commit_device_waits_for_reset),
+        WORLD_TEST(test_dfw_rx_info_reports_the_device),
+        WORLD_TEST(test_dfw_rx_hal_write_failure_is_flash_fault),
+        WORLD_TEST(test_dfw_rx_unknown_type_and_bad_length_are_bad_request),
+        WORLD_TEST(test_dfw_rx_hello_of_other_version_gets_bad_version),
+        WORLD_TEST(test_dfw_rx_abort_forgets_the_session),
+        WORLD_TEST(test_dfw_rx_buffer_is_free_before_the_reply_leaves),
+        WORLD_TEST(test_dfw_rx_lost_reply_is_counted_and_retransmit_is_duplicate),
+        WORLD_TEST(test_dfw_rx_idle_pre_erases_bank1_then_update_skips_erases),
+        WORLD_TEST(test_dfw_rx_idle_stops_when_a_session_starts),
         cmocka_unit_test(test_dfw_rx_idle_keeps_an_interrupted_update),
         cmocka_unit_test(test_dfw_rx_idle_does_nothing_while_update_pending),
-        cmocka_unit_test(test_dfw_rx_idle_yields_to_a_queued_frame),
-        cmocka_unit_test(test_dfw_rx_torn_idle_erase_is_erased_by_staging),
+        WORLD_TEST(test_dfw_rx_idle_yields_to_a_queued_frame),
+        WORLD_TEST(test_dfw_rx_torn_idle_erase_is_erased_by_staging),
         cmocka_unit_test(test_dfw_rx_null_arguments_are_harmless),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,92 +16,24 @@
 #include <cmocka.h>
 
 #include "device_fw/dfw_settings.h"
+#include "dfw_testkit.h"
 #include "proto/crc32.h"
 
 #define MEM_SIZE 0x100000u
 
 /* ------------------------------------------------------------------ helpers */
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-static size_t hex_decode(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (hex_nibble(s[0]) >= 0 && hex_nibble(s[1]) >= 0) {
-        assert_true(n < cap);
-        out[n++] = (uint8_t)(hex_nibble(s[0]) << 4 | hex_nibble(s[1]));
-        s += 2;
-    }
-    return n;
-}
-
-/* Test-only Intel HEX reader (types 00, 01, 02, 04), checksums verified. */
-static void load_ihex(const char *path, uint8_t *mem, size_t mem_size)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    char line[600];
-    uint32_t base = 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (line[0] != ':') {
-            continue;
-        }
-        uint8_t rec[300];
-        size_t n = hex_decode(line + 1, rec, sizeof(rec));
-        assert_true(n >= 5 && n == (size_t)rec[0] + 5u);
-        uint8_t sum = 0;
-        for (size_t i = 0; i < n; i++) {
-            sum = (uint8_t)(sum + rec[i]);
-        }
-        assert_int_equal(sum, 0);
-        uint32_t addr = base + ((uint32_t)rec[1] << 8 | rec[2]);
-        switch (rec[3]) {
-        case 0:
-            assert_true(addr + rec[0] <= mem_size);
-            memcpy(mem + addr, rec + 4, rec[0]);
-            break;
-        case 2:
-            base = ((uint32_t)rec[4] << 8 | rec[5]) << 4;
-            break;
-        case 4:
-            base = ((uint32_t)rec[4] << 8 | rec[5]) << 16;
-            break;
-        default:
-            break;
-        }
-    }
-    fclose(f);
-}
-
+/* A 1 MiB flash image, 0xFF but for settings/<name>.hex. Caller frees. */
 static uint8_t *load_fixture(const char *name)
 {
-    char path[512];
+    char rel[128];
     uint8_t *mem = malloc(MEM_SIZE);
     assert_non_null(mem);
     memset(mem, 0xFF, MEM_SIZE);
-    snprintf(path, sizeof(path), "%s/nrfutil/settings/%s.hex", DFUART_FIXTURES, name);
-    load_ihex(path, mem, MEM_SIZE);
+    snprintf(rel, sizeof(rel), "settings/%s.hex", name);
+    dfwt_load_ihex(rel, mem, MEM_SIZE);
     return mem;
 }
-
-/* The genuine .dat of packages/app_signed.zip (141 bytes, from packages.json). */
-static const char app_signed_dat_hex[] =
-    "128a010a4408011240080110341a02810220002800300038e0860342240803122028c969128554157921695a67"
-    "1039424fac41760e37dd2b65a92c5cea43be8027480052040801120010001a409dde811946d2fe77ca5846c803"
-    "f4904f23405f150daa05f65f5566d7a3459ed65d26bd4ccbb93be7c4c270aa0d99484e2c624d52707a7fc9e9a6"
-    "f0c5684f8f60";
 
 /* ---------------------------------------------------------------- the tests */
 
@@ -250,8 +182,8 @@ static void test_dfw_settings_stage_app_changes_exactly_recipe_fields(void **sta
 {
     (void)state;
     uint8_t *mem = load_fixture("s52832_app_v3_crc");
-    uint8_t before[DFW_SETTINGS_SIZE], page[DFW_SETTINGS_SIZE], dat[200];
-    size_t n = hex_decode(app_signed_dat_hex, dat, sizeof(dat));
+    uint8_t before[DFW_SETTINGS_SIZE], page[DFW_SETTINGS_SIZE], dat[DFW_INITCMD_MAX_SIZE];
+    size_t n = dfwt_package_dat("app_signed.zip", dat); /* the genuine 141-byte .dat */
     assert_int_equal(n, 141);
     memcpy(before, mem + 0x7F000, DFW_SETTINGS_SIZE);
     for (size_t off = 48; off < 88; off++) {
@@ -293,8 +225,8 @@ static void test_dfw_settings_stage_app_keeps_forbidden_ranges_equal_to_backup(v
         size_t from, to;
     } forbidden[] = {{4, 20}, {24, 48}, {52, 56}, {604, 803}};
     uint8_t *mem = load_fixture("s52832_app_v3_crc");
-    uint8_t page[DFW_SETTINGS_SIZE], dat[200];
-    size_t n = hex_decode(app_signed_dat_hex, dat, sizeof(dat));
+    uint8_t page[DFW_SETTINGS_SIZE], dat[DFW_INITCMD_MAX_SIZE];
+    size_t n = dfwt_package_dat("app_signed.zip", dat);
     memcpy(page, mem + 0x7F000, sizeof(page));
     assert_int_equal(dfw_settings_stage_app(page, sizeof(page), dat, n), DFW_OK);
 
@@ -351,57 +283,24 @@ static void test_dfw_settings_le32_is_little_endian(void **state)
     assert_int_equal(dfw_le32_get(b), 0x11223344u);
 }
 
-/* A read-only HAL over a RAM image, with a switch to make reads fail. */
-typedef struct ro_flash {
-    const uint8_t *mem;
-    int fail;
-} ro_flash_t;
-
-static int ro_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
-{
-    ro_flash_t *f = ctx;
-    if (f->fail) {
-        return -5;
-    }
-    assert_true((uint64_t)addr + len <= MEM_SIZE);
-    memcpy(dst, f->mem + addr, len);
-    return 0;
-}
-
-static int ro_write(void *ctx, uint32_t addr, const uint32_t *w, uint32_t n)
-{
-    (void)ctx, (void)addr, (void)w, (void)n;
-    fail_msg("settings load must not write");
-    return -1;
-}
-
-static int ro_erase(void *ctx, uint32_t addr)
-{
-    (void)ctx, (void)addr;
-    fail_msg("settings load must not erase");
-    return -1;
-}
-
+/* dfw_settings_load() reads through the HAL, checks, and never writes or erases. */
 static void test_dfw_settings_load_reads_and_checks_through_hal(void **state)
 {
     (void)state;
-    uint8_t *mem = load_fixture("s52840_app_large");
-    ro_flash_t f = {.mem = mem, .fail = 0};
-    dfw_hal_t hal = {.ctx = &f,
-                     .page_size = 4096,
-                     .read = ro_read,
-                     .write_words = ro_write,
-                     .erase_page = ro_erase};
+    dfwt_flash_t *f = dfwt_flash_new(MEM_SIZE);
+    dfwt_load_ihex("settings/s52840_app_large.hex", f->mem, f->size);
+    dfw_hal_t hal = dfwt_flash_hal(f);
     uint8_t buf[DFW_SETTINGS_SIZE];
     assert_int_equal(dfw_settings_load(&hal, 0xFF000, buf, sizeof(buf)), DFW_OK);
-    assert_memory_equal(buf, mem + 0xFF000, sizeof(buf));
+    assert_memory_equal(buf, f->mem + 0xFF000, sizeof(buf));
     assert_int_equal(dfw_settings_load(&hal, 0xFF000, buf, DFW_SETTINGS_HDR_LEN), DFW_OK);
     assert_int_equal(dfw_settings_load(&hal, 0xFF000, buf, DFW_SETTINGS_HDR_LEN - 1),
                      DFW_ERR_PARAM);
     assert_int_equal(dfw_settings_load(&hal, 0x7F000, buf, sizeof(buf)), DFW_ERR_SETTINGS_CRC);
-    f.fail = 1;
+    f->fail_read = f->reads + 1;
     assert_int_equal(dfw_settings_load(&hal, 0xFF000, buf, sizeof(buf)), DFW_ERR_FLASH);
-    free(mem);
+    assert_int_equal(dfwt_flash_ops(f), 0);
+    dfwt_flash_free(f);
 }
 
 int main(void)

@@ -1,17 +1,12 @@
 /*
  * test_dfw_stage.c - the bank-1 staging core (spec §8.3) against a fake flash.
  *
- * The fake flash enforces the nRF52 NVMC rules (spec §9.1): aligned whole
- * words only, no write across a page, programming only clears bits and may
- * only target erased words (the test fails otherwise), one program per word
- * per erase. It counts operations, records every word ever programmed, can
- * fail the n-th operation, and can have a stuck bit.
- *
- * Devices are built from genuine material: nrfutil settings pages
- * (fixtures/nrfutil/settings), nrfutil packages' .dat (packages.json) and
- * images (fixtures/nrfutil/images), an SD info struct at 0x3000 as S132/S140
- * have it. All other flash holds non-0xFF "stale" patterns, so a missing erase
- * is caught.
+ * Devices come from dfw_testkit.h: genuine material (nrfutil settings pages,
+ * packages' .dat, images, an SD info struct at 0x3000 as S132/S140 have it)
+ * on a fake flash that enforces the nRF52 NVMC rules (spec §9.1) and fails the
+ * test on a breach, counts every operation and every programmed word, can
+ * fail the n-th operation and can have a stuck bit. All other flash holds
+ * non-0xFF "stale" patterns, so a missing erase is caught.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,224 +21,17 @@
 
 #include "device_fw/dfw_initcmd.h"
 #include "device_fw/dfw_stage.h"
+#include "dfw_testkit.h"
 #include "proto/crc32.h"
 
-#define PAGE      4096u
-#define FLASH_MAX 0x100000u
+#define PAGE DFWT_PAGE
 
-/* =============================================================== fake flash */
-
-typedef struct fake_flash {
-    uint8_t *mem;
-    uint32_t size;
-    uint8_t *word_writes; /* per word: programs since its page was erased */
-    uint8_t *touched;     /* per word: ever programmed */
-    uint16_t erase_count[FLASH_MAX / PAGE];
-    unsigned reads, writes, erases;
-    unsigned fail_op;   /* fail the n-th write/erase call (1-based), 0 = never */
-    unsigned fail_read; /* fail the n-th read call, 0 = never */
-    int failed;
-    unsigned ops_after_fail;
-    uint32_t stuck_addr; /* word whose bits in stuck_mask never program to 0 */
-    uint32_t stuck_mask;
-} fake_flash_t;
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void ff_count_after_fail(fake_flash_t *f)
-{
-    if (f->failed) {
-        f->ops_after_fail++;
-    }
-}
-
-static int ff_read(void *ctx, uint32_t addr, void *dst, uint32_t len)
-{
-    fake_flash_t *f = ctx;
-    ff_count_after_fail(f);
-    f->reads++;
-    if (f->fail_read != 0 && f->reads == f->fail_read) {
-        f->failed = 1;
-        return -7;
-    }
-    if ((uint64_t)addr + len > f->size) {
-        fail_msg("read outside flash: 0x%x + %u", addr, len);
-    }
-    memcpy(dst, f->mem + addr, len);
-    return 0;
-}
-
-static int ff_write(void *ctx, uint32_t addr, const uint32_t *w, uint32_t n)
-{
-    fake_flash_t *f = ctx;
-    ff_count_after_fail(f);
-    f->writes++;
-    if (f->fail_op != 0 && f->writes + f->erases == f->fail_op) {
-        f->failed = 1;
-        return -5;
-    }
-    if (addr % 4 != 0 || n == 0 || (uint64_t)addr + 4ull * n > f->size ||
-        addr / PAGE != (addr + 4 * n - 1) / PAGE || ((uintptr_t)w & 3u) != 0) {
-        fail_msg("illegal write: addr 0x%x, %u words", addr, n);
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t a = addr + 4 * i, old = get32(f->mem + a);
-        if (f->word_writes[a / 4] != 0) {
-            fail_msg("word 0x%x programmed twice without erase", a);
-        }
-        if ((old & w[i]) != w[i]) {
-            fail_msg("programming non-erased word 0x%x (0x%08x <- 0x%08x)", a, old, w[i]);
-        }
-        uint32_t stuck = a == f->stuck_addr ? f->stuck_mask : 0;
-        put32(f->mem + a, old & (w[i] | stuck)); /* NVMC: AND */
-        f->word_writes[a / 4]++;
-        f->touched[a / 4] = 1;
-    }
-    return 0;
-}
-
-static int ff_erase(void *ctx, uint32_t page)
-{
-    fake_flash_t *f = ctx;
-    ff_count_after_fail(f);
-    f->erases++;
-    if (f->fail_op != 0 && f->writes + f->erases == f->fail_op) {
-        f->failed = 1;
-        return -6;
-    }
-    if (page % PAGE != 0 || page >= f->size) {
-        fail_msg("illegal erase 0x%x", page);
-    }
-    memset(f->mem + page, 0xFF, PAGE);
-    memset(f->word_writes + page / 4, 0, PAGE / 4);
-    f->erase_count[page / PAGE]++;
-    return 0;
-}
-
-/* ================================================================ fixtures */
-
-static uint8_t *read_file(const char *rel, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof(path), "%s/%s", DFUART_FIXTURES, rel);
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL) {
-        fail_msg("cannot open %s", path);
-    }
-    assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-    long n = ftell(fp);
-    assert_true(n > 0);
-    rewind(fp);
-    uint8_t *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-    buf[n] = 0;
-    fclose(fp);
-    *len = (size_t)n;
-    return buf;
-}
-
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-static size_t hex_decode(const char *s, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (hex_nibble(s[0]) >= 0 && hex_nibble(s[1]) >= 0) {
-        assert_true(n < cap);
-        out[n++] = (uint8_t)(hex_nibble(s[0]) << 4 | hex_nibble(s[1]));
-        s += 2;
-    }
-    return n;
-}
-
-/* Test-only Intel HEX reader (types 00, 01, 02, 04), checksums verified. */
-static void load_ihex(const char *rel, uint8_t *mem, uint32_t mem_size)
-{
-    size_t len;
-    char *text = (char *)read_file(rel, &len);
-    uint32_t base = 0;
-    for (char *line = strtok(text, "\r\n"); line != NULL; line = strtok(NULL, "\r\n")) {
-        if (line[0] != ':') {
-            continue;
-        }
-        uint8_t rec[300];
-        size_t n = hex_decode(line + 1, rec, sizeof(rec));
-        assert_true(n >= 5 && n == (size_t)rec[0] + 5u);
-        uint8_t sum = 0;
-        for (size_t i = 0; i < n; i++) {
-            sum = (uint8_t)(sum + rec[i]);
-        }
-        assert_int_equal(sum, 0);
-        uint32_t addr = base + ((uint32_t)rec[1] << 8 | rec[2]);
-        if (rec[3] == 0) {
-            assert_true(addr + rec[0] <= mem_size);
-            memcpy(mem + addr, rec + 4, rec[0]);
-        } else if (rec[3] == 2) {
-            base = ((uint32_t)rec[4] << 8 | rec[5]) << 4;
-        } else if (rec[3] == 4) {
-            base = ((uint32_t)rec[4] << 8 | rec[5]) << 16;
-        }
-    }
-    free(text);
-}
-
-/* The .dat of a single-image package in packages.json, by zip name. */
-static size_t load_dat(const char *pkg, uint8_t *out, size_t cap)
-{
-    size_t len;
-    char *json = (char *)read_file("nrfutil/packages.json", &len);
-    char key[128];
-    snprintf(key, sizeof(key), "\"file\": \"packages/%s.zip\"", pkg);
-    const char *p = strstr(json, key);
-    assert_non_null(p);
-    p = strstr(p, "\"dat_hex\": \"");
-    assert_non_null(p);
-    size_t n = hex_decode(p + strlen("\"dat_hex\": \""), out, cap);
-    free(json);
-    return n;
-}
-
-typedef struct blob {
-    uint8_t *d;
-    size_t n;
-} blob_t;
-
-static blob_t load_bin(const char *name)
-{
-    char rel[128];
-    snprintf(rel, sizeof(rel), "nrfutil/images/%s.bin", name);
-    blob_t b;
-    b.d = read_file(rel, &b.n);
-    return b;
-}
+/* ================================================================= updates */
 
 /* Synthetic image: deterministic bytes of any length. */
-static blob_t make_image(size_t n, uint32_t seed)
+static dfwt_blob_t make_image(size_t n, uint32_t seed)
 {
-    blob_t b = {malloc(n + 1), n};
+    dfwt_blob_t b = {malloc(n + 1), n};
     assert_non_null(b.d);
     for (size_t i = 0; i < n; i++) {
         seed = seed * 1103515245u + 12345u;
@@ -252,164 +40,34 @@ static blob_t make_image(size_t n, uint32_t seed)
     return b;
 }
 
-/* Tiny protobuf writer for synthetic (unsigned) init packets. */
-typedef struct pb {
-    uint8_t d[600];
-    size_t n;
-} pb_t;
-
-static void pb_varint(pb_t *b, uint64_t v)
-{
-    do {
-        assert_true(b->n < sizeof(b->d));
-        b->d[b->n++] = (uint8_t)((v & 0x7Fu) | (v > 0x7Fu ? 0x80u : 0u));
-        v >>= 7;
-    } while (v != 0);
-}
-
-static void pb_u32(pb_t *b, uint32_t field, uint32_t v)
-{
-    pb_varint(b, (uint64_t)field << 3);
-    pb_varint(b, v);
-}
-
-static void pb_bytes(pb_t *b, uint32_t field, const uint8_t *p, size_t n)
-{
-    pb_varint(b, (uint64_t)field << 3 | 2u);
-    pb_varint(b, n);
-    assert_true(b->n + n <= sizeof(b->d));
-    memcpy(b->d + b->n, p, n);
-    b->n += n;
-}
-
 /* Unsigned Packet{command{INIT, init{type, app_size, hash{hash_type, 32 bytes}}}}. */
 static size_t make_dat(uint8_t *out, uint32_t type, uint32_t app_size, uint32_t hash_type)
 {
-    uint8_t digest[32] = {1, 2, 3};
-    pb_t hash = {0}, init = {0}, cmd = {0}, pkt = {0};
-    pb_u32(&hash, 1, hash_type);
-    pb_bytes(&hash, 2, digest, sizeof(digest));
-    pb_u32(&init, 1, 1);
-    pb_u32(&init, 2, 52);
-    pb_u32(&init, 4, type);
-    pb_u32(&init, 7, app_size);
-    pb_bytes(&init, 8, hash.d, hash.n);
-    pb_u32(&cmd, 1, 1);
-    pb_bytes(&cmd, 2, init.d, init.n);
-    pb_bytes(&pkt, 1, cmd.d, cmd.n);
+    static const uint8_t digest[32] = {1, 2, 3};
+    dfwt_pb_t hash = {0}, init = {0}, cmd = {0}, pkt = {0};
+    dfwt_pb_u32(&hash, 1, hash_type);
+    dfwt_pb_bytes(&hash, 2, digest, sizeof(digest));
+    dfwt_pb_u32(&init, 1, 1);
+    dfwt_pb_u32(&init, 2, 52);
+    dfwt_pb_u32(&init, 4, type);
+    dfwt_pb_u32(&init, 7, app_size);
+    dfwt_pb_msg(&init, 8, &hash);
+    dfwt_pb_u32(&cmd, 1, 1);
+    dfwt_pb_msg(&cmd, 2, &init);
+    dfwt_pb_msg(&pkt, 1, &cmd);
+    assert_true(pkt.n <= DFW_INITCMD_MAX_SIZE);
     memcpy(out, pkt.d, pkt.n);
     return pkt.n;
 }
 
-/* ================================================================= devices */
-
-typedef enum { DEV_52832_S132, DEV_52832_MBR, DEV_52840_S140 } dev_kind_t;
-
-typedef struct device {
-    fake_flash_t *f;
-    dfw_hal_t hal;
-    dfw_layout_t layout;
-    uint8_t *before; /* flash contents right after setup */
-} device_t;
-
-static void fill(uint8_t *mem, uint32_t from, uint32_t to, uint8_t seed)
+/* An application of n synthetic bytes with its unsigned init packet. Free with dfwt_pkg_free(). */
+static void pkg_synthetic(dfwt_pkg_t *p, size_t n, uint32_t seed)
 {
-    for (uint32_t a = from; a < to; a++) {
-        mem[a] = (uint8_t)(seed + a * 13u);
-    }
+    p->dat_len = make_dat(p->dat, 0, (uint32_t)n, 3);
+    p->img = make_image(n, seed);
 }
 
-/* SD info struct (spec §1.2) as S132/S140 7.x carry it at 0x3000. */
-static void put_sd_info(uint8_t *mem, uint32_t sd_end, uint16_t fwid)
-{
-    memset(mem + 0x3000, 0, 0x2C);
-    mem[0x3000] = 0x2C;
-    put32(mem + 0x3004, 0x51B1E5DBu);
-    put32(mem + 0x3008, sd_end);
-    mem[0x300C] = (uint8_t)fwid;
-    mem[0x300D] = (uint8_t)(fwid >> 8);
-}
-
-static void device_make(device_t *d, dev_kind_t kind)
-{
-    static const dfw_layout_t l32 = DFW_LAYOUT_NRF52832, l40 = DFW_LAYOUT_NRF52840;
-    memset(d, 0, sizeof(*d));
-    d->layout = kind == DEV_52840_S140 ? l40 : l32;
-    fake_flash_t *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    f->size = d->layout.flash_size;
-    f->mem = malloc(f->size);
-    f->word_writes = calloc(f->size / 4, 1);
-    f->touched = calloc(f->size / 4, 1);
-    assert_true(f->mem && f->word_writes && f->touched);
-    d->f = f;
-    d->hal = (dfw_hal_t){.ctx = f,
-                         .page_size = PAGE,
-                         .read = ff_read,
-                         .write_words = ff_write,
-                         .erase_page = ff_erase};
-
-    /* Stale data everywhere (free space is not erased), then the real parts. */
-    fill(f->mem, 0, f->size, 0x3C);
-    const char *settings = kind == DEV_52840_S140 ? "nrfutil/settings/s52840_app_large.hex"
-                                                  : "nrfutil/settings/s52832_app_v3_crc.hex";
-    memset(f->mem + d->layout.backup_addr, 0xFF, 2 * PAGE); /* backup + settings pages */
-    load_ihex(settings, f->mem, f->size);
-    uint32_t bank0 = 0x1000;
-    if (kind == DEV_52832_S132) {
-        put_sd_info(f->mem, 0x26000, 0x0101);
-        bank0 = 0x26000;
-    } else if (kind == DEV_52840_S140) {
-        put_sd_info(f->mem, 0x27000, 0x0100);
-        bank0 = 0x27000;
-    }
-    blob_t app = load_bin(kind == DEV_52840_S140 ? "app_large" : "app_s132");
-    memcpy(f->mem + bank0, app.d, app.n); /* the running application (bank 0) */
-    free(app.d);
-    d->before = malloc(f->size);
-    assert_non_null(d->before);
-    memcpy(d->before, f->mem, f->size);
-}
-
-static void device_free(device_t *d)
-{
-    free(d->f->mem);
-    free(d->f->word_writes);
-    free(d->f->touched);
-    free(d->f);
-    free(d->before);
-}
-
-static unsigned flash_ops(const device_t *d)
-{
-    return d->f->writes + d->f->erases;
-}
-
-/* Every byte 0xFF? */
-static bool page_is_blank(const uint8_t *mem, uint32_t page)
-{
-    for (uint32_t i = 0; i < PAGE; i++) {
-        if (mem[page + i] != 0xFF) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Settings page the recipe must produce, built independently (spec §8.3 step 5). */
-static void expected_settings(const uint8_t *old, const uint8_t *dat, size_t n, uint8_t *out)
-{
-    memcpy(out, old, 896);
-    memcpy(out + 92, dat, n);
-    memset(out + 92 + n, 0xFF, 512 - n);
-    put32(out + 56, (uint32_t)n);
-    put32(out + 60, (uint32_t)n);
-    put32(out + 64, crc32_compute(dat, n));
-    memset(out + 68, 0, 20);
-    put32(out + 48, 0);
-    put32(out + 20, 1);
-    put32(out + 0, crc32_compute(out + 4, 88));
-}
+/* ================================================================== checks */
 
 /*
  * After a successful stage: bank 1 holds the image (0xFF after it up to the
@@ -419,37 +77,37 @@ static void expected_settings(const uint8_t *old, const uint8_t *dat, size_t n, 
  * other page at all (blank pages are not erased), and no word outside bank 1
  * and the settings record was ever programmed.
  */
-static void check_staged(const device_t *d, uint32_t bank1, const blob_t *img, const uint8_t *dat,
-                         size_t dat_len)
+static void check_staged(const dfwt_device_t *d, uint32_t bank1, const dfwt_pkg_t *p)
 {
-    const fake_flash_t *f = d->f;
-    uint32_t img_end = bank1 + (uint32_t)img->n;
+    const dfwt_flash_t *f = d->f;
+    uint32_t img_end = bank1 + (uint32_t)p->img.n;
     uint32_t pages_end = (img_end + PAGE - 1) / PAGE * PAGE;
     uint32_t set = d->layout.settings_addr;
-    assert_memory_equal(f->mem + bank1, img->d, img->n);
+    assert_memory_equal(f->mem + bank1, p->img.d, p->img.n);
     for (uint32_t a = img_end; a < pages_end; a++) {
         assert_int_equal(f->mem[a], 0xFF);
     }
-    uint8_t want[896];
-    expected_settings(d->before + set, dat, dat_len, want);
-    assert_memory_equal(f->mem + set, want, 896);
-    for (uint32_t a = set + 896; a < set + PAGE; a++) {
+    uint8_t want[DFWT_SETTINGS_USED];
+    dfwt_expected_settings(d->before + set, p->dat, p->dat_len, want);
+    assert_memory_equal(f->mem + set, want, sizeof(want));
+    for (uint32_t a = set + DFWT_SETTINGS_USED; a < set + PAGE; a++) {
         assert_int_equal(f->mem[a], 0xFF);
     }
     assert_memory_equal(f->mem, d->before, bank1);
     assert_memory_equal(f->mem + pages_end, d->before + pages_end, set - pages_end);
     assert_memory_equal(f->mem + set + PAGE, d->before + set + PAGE, f->size - set - PAGE);
-    for (uint32_t p = 0; p < f->size / PAGE; p++) {
-        uint32_t a = p * PAGE;
-        int staged = (a >= bank1 && a < pages_end && !page_is_blank(d->before, a)) || a == set;
-        if (f->erase_count[p] != (staged ? 1 : 0)) {
-            fail_msg("page 0x%x erased %u times", a, f->erase_count[p]);
+    for (uint32_t pg = 0; pg < f->size / PAGE; pg++) {
+        uint32_t a = pg * PAGE;
+        int staged = (a >= bank1 && a < pages_end && !dfwt_page_is_blank(d->before, a)) || a == set;
+        if (f->erase_count[pg] != (staged ? 1 : 0)) {
+            fail_msg("page 0x%x erased %u times", a, f->erase_count[pg]);
         }
     }
     for (uint32_t w = 0; w < f->size / 4; w++) {
         uint32_t a = 4 * w;
-        int allowed = (a >= bank1 && a < (img_end + 3) / 4 * 4) || (a >= set && a < set + 896);
-        if (f->touched[w] && !allowed) {
+        int allowed =
+            (a >= bank1 && a < (img_end + 3) / 4 * 4) || (a >= set && a < set + DFWT_SETTINGS_USED);
+        if (f->programs[w] != 0 && !allowed) {
             fail_msg("word 0x%x programmed outside bank 1 / settings", a);
         }
     }
@@ -464,7 +122,7 @@ static uint32_t rng_next(uint32_t *s)
 }
 
 /* Feed img[from, n) in chunks of `chunk` bytes, or random 1..5000 when chunk is 0. */
-static void write_range(dfw_stage_t *st, const blob_t *img, size_t from, size_t chunk,
+static void write_range(dfw_stage_t *st, const dfwt_blob_t *img, size_t from, size_t chunk,
                         uint32_t seed)
 {
     size_t off = from;
@@ -479,18 +137,79 @@ static void write_range(dfw_stage_t *st, const blob_t *img, size_t from, size_t 
     }
 }
 
-static void stage_whole(device_t *d, const uint8_t *dat, size_t dat_len, const blob_t *img,
-                        size_t chunk, uint32_t seed)
+static void stage_whole(dfwt_device_t *d, const dfwt_pkg_t *p, size_t chunk, uint32_t seed)
 {
     dfw_stage_t st;
     uint32_t scratch[DFW_SETTINGS_WORDS];
     dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_begin(&st, &d->hal, &d->layout, dat, dat_len), DFW_OK);
-    assert_int_equal(flash_ops(d), 0);
-    write_range(&st, img, 0, chunk, seed);
+    assert_int_equal(dfw_stage_begin(&st, &d->hal, &d->layout, p->dat, p->dat_len), DFW_OK);
+    assert_int_equal(dfwt_flash_ops(d->f), 0);
+    write_range(&st, &p->img, 0, chunk, seed);
     assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
     assert_int_equal(dfw_stage_phase(&st), DFW_PHASE_DONE);
 }
+
+/* What most tests start from: a device, an update for it, a stage state (not begun). */
+typedef struct bench {
+    dfwt_device_t d;
+    dfwt_pkg_t p;
+    dfw_stage_t st;
+    uint32_t scratch[DFW_SETTINGS_WORDS];
+} bench_t;
+
+static void bench_open(bench_t *b, dfwt_kind_t kind, const char *zip, const char *bin)
+{
+    dfwt_device_make(&b->d, kind);
+    dfwt_pkg_load(&b->p, zip, bin);
+    dfw_stage_init(&b->st);
+}
+
+static void bench_begin(bench_t *b)
+{
+    assert_int_equal(dfw_stage_begin(&b->st, &b->d.hal, &b->d.layout, b->p.dat, b->p.dat_len),
+                     DFW_OK);
+}
+
+/* The stage is complete: finish asks for the reset that activates it. */
+static void bench_finish(bench_t *b)
+{
+    assert_int_equal(dfw_stage_finish(&b->st, b->scratch), DFW_RESET_REQUIRED);
+}
+
+static void bench_close(bench_t *b)
+{
+    dfwt_device_free(&b->d);
+    dfwt_pkg_free(&b->p);
+}
+
+/* CMocka fixture: the prestate names the update, *state becomes a bench on an S132 device. */
+typedef struct bench_spec {
+    const char *zip, *bin;
+} bench_spec_t;
+
+static const bench_spec_t APP = {"app_signed.zip", "app_s132"};
+static const bench_spec_t TINY = {"app_signed_tiny.zip", "app_tiny"};
+
+static int bench_setup(void **state)
+{
+    const bench_spec_t *spec = *state;
+    bench_t *b = calloc(1, sizeof(*b));
+    assert_non_null(b);
+    bench_open(b, DFWT_52832_S132, spec->zip, spec->bin);
+    *state = b;
+    return 0;
+}
+
+static int bench_teardown(void **state)
+{
+    bench_close(*state);
+    free(*state);
+    return 0;
+}
+
+/* A test on the bench `spec` names (APP or TINY). */
+#define BENCH_TEST(test, spec)                                                                     \
+    cmocka_unit_test_prestate_setup_teardown(test, bench_setup, bench_teardown, (void *)&(spec))
 
 /* ==================================================================== tests */
 
@@ -502,26 +221,26 @@ static void test_dfw_stage_any_chunking_gives_identical_flash(void **state)
         uint32_t seed;
     } runs[] = {{1, 0},    {3, 0},    {4, 0},     {64, 0}, {2048, 0},
                 {4096, 0}, {4099, 0}, {50016, 0}, {0, 1},  {0, 0xC0FFEE}};
-    uint8_t dat[600];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132");
-    assert_int_equal(img.n, 50016);
+    dfwt_pkg_t p;
+    dfwt_pkg_load(&p, "app_signed.zip", "app_s132");
+    assert_int_equal(p.img.n, 50016);
     uint8_t *reference = NULL;
     for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
-        device_t d;
-        device_make(&d, DEV_52832_S132);
-        stage_whole(&d, dat, dat_len, &img, runs[i].chunk, runs[i].seed);
-        check_staged(&d, 0x33000, &img, dat, dat_len);
+        dfwt_device_t d;
+        dfwt_device_make(&d, DFWT_52832_S132);
+        stage_whole(&d, &p, runs[i].chunk, runs[i].seed);
+        check_staged(&d, 0x33000, &p);
         if (reference == NULL) {
             reference = malloc(d.f->size);
+            assert_non_null(reference);
             memcpy(reference, d.f->mem, d.f->size);
         } else {
             assert_memory_equal(d.f->mem, reference, d.f->size);
         }
-        device_free(&d);
+        dfwt_device_free(&d);
     }
     free(reference);
-    free(img.d);
+    dfwt_pkg_free(&p);
 }
 
 /* Image sizes that are not a multiple of 4 or of a page; last word padded with 0xFF. */
@@ -531,20 +250,19 @@ static void test_dfw_stage_odd_sizes_pad_last_word(void **state)
     static const size_t sizes[] = {1, 2, 3, 5, 4095, 4096, 4097, 4098, 8191, 12290};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         for (size_t chunk = 1; chunk <= 7; chunk += 3) {
-            uint8_t dat[600];
-            size_t dat_len = make_dat(dat, 0, (uint32_t)sizes[i], 3);
-            blob_t img = make_image(sizes[i], (uint32_t)i);
-            device_t d;
-            device_make(&d, DEV_52832_MBR);
-            stage_whole(&d, dat, dat_len, &img, chunk, 0);
-            check_staged(&d, 0xE000, &img, dat, dat_len);
-            device_free(&d);
-            free(img.d);
+            dfwt_pkg_t p;
+            pkg_synthetic(&p, sizes[i], (uint32_t)i);
+            dfwt_device_t d;
+            dfwt_device_make(&d, DFWT_52832_MBR);
+            stage_whole(&d, &p, chunk, 0);
+            check_staged(&d, 0xE000, &p);
+            dfwt_device_free(&d);
+            dfwt_pkg_free(&p);
         }
     }
 }
 
-static uint32_t begin_bank1(device_t *d, const uint8_t *dat, size_t dat_len)
+static uint32_t begin_bank1(dfwt_device_t *d, const uint8_t *dat, size_t dat_len)
 {
     dfw_stage_t st;
     dfw_stage_init(&st);
@@ -556,56 +274,52 @@ static uint32_t begin_bank1(device_t *d, const uint8_t *dat, size_t dat_len)
 static void test_dfw_stage_bank1_address_follows_bootloader(void **state)
 {
     (void)state;
-    uint8_t dat[600];
+    uint8_t dat[DFW_INITCMD_MAX_SIZE];
     size_t dat_len = make_dat(dat, 0, 1000, 3);
-    device_t d;
+    dfwt_device_t d;
 
-    device_make(&d, DEV_52832_S132); /* 0x26000 + 50016 -> 0x33000 */
+    dfwt_device_make(&d, DFWT_52832_S132); /* 0x26000 + 50016 -> 0x33000 */
     assert_int_equal(begin_bank1(&d, dat, dat_len), 0x33000);
-    put32(d.f->mem + 0x3008, 0x26100); /* unaligned SD end: bank0 rounds up to 0x27000 */
+    dfwt_put32(d.f->mem + 0x3008, 0x26100); /* unaligned SD end: bank0 rounds up to 0x27000 */
     assert_int_equal(begin_bank1(&d, dat, dat_len), 0x34000);
-    put32(d.f->mem + 0x3004, 0x51B1E5DAu); /* no magic: MBR only, bank0 = 0x1000 */
+    dfwt_put32(d.f->mem + 0x3004, 0x51B1E5DAu); /* no magic: MBR only, bank0 = 0x1000 */
     assert_int_equal(begin_bank1(&d, dat, dat_len), 0xE000);
-    device_free(&d);
+    dfwt_device_free(&d);
 
-    device_make(&d, DEV_52832_MBR);
+    dfwt_device_make(&d, DFWT_52832_MBR);
     assert_int_equal(begin_bank1(&d, dat, dat_len), 0xE000);
     /* No installed app (nrfutil settings without --application): bank1 == bank0. */
-    load_ihex("nrfutil/settings/s52832_noapp.hex", d.f->mem, d.f->size);
+    dfwt_load_ihex("settings/s52832_noapp.hex", d.f->mem, d.f->size);
     assert_int_equal(begin_bank1(&d, dat, dat_len), 0x1000);
-    device_free(&d);
+    dfwt_device_free(&d);
 
-    device_make(&d, DEV_52840_S140); /* 0x27000 + 302280 -> 0x71000 */
+    dfwt_device_make(&d, DFWT_52840_S140); /* 0x27000 + 302280 -> 0x71000 */
     assert_int_equal(begin_bank1(&d, dat, dat_len), 0x71000);
-    device_free(&d);
+    dfwt_device_free(&d);
 }
 
 static void test_dfw_stage_stages_large_image_on_nrf52840(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    size_t dat_len = load_dat("app_signed_large", dat, sizeof(dat));
-    blob_t img = load_bin("app_large");
-    assert_int_equal(img.n, 302280);
-    device_t d;
-    device_make(&d, DEV_52840_S140);
-    stage_whole(&d, dat, dat_len, &img, 2048, 0);
-    check_staged(&d, 0x71000, &img, dat, dat_len);
-    device_free(&d);
+    bench_t b;
+    bench_open(&b, DFWT_52840_S140, "app_signed_large.zip", "app_large");
+    assert_int_equal(b.p.img.n, 302280);
+    stage_whole(&b.d, &b.p, 2048, 0);
+    check_staged(&b.d, 0x71000, &b.p);
+    dfwt_device_free(&b.d);
 
-    device_make(&d, DEV_52832_MBR); /* fits from 0xE000 on a 52832 without SoftDevice */
-    stage_whole(&d, dat, dat_len, &img, 0, 7);
-    check_staged(&d, 0xE000, &img, dat, dat_len);
-    device_free(&d);
-    free(img.d);
+    dfwt_device_make(&b.d, DFWT_52832_MBR); /* fits from 0xE000 on a 52832 without SoftDevice */
+    stage_whole(&b.d, &b.p, 0, 7);
+    check_staged(&b.d, 0xE000, &b.p);
+    bench_close(&b);
 }
 
-static void expect_refused(device_t *d, const uint8_t *dat, size_t dat_len, dfw_err_t want)
+static void expect_refused(dfwt_device_t *d, const uint8_t *dat, size_t dat_len, dfw_err_t want)
 {
     dfw_stage_t st;
     dfw_stage_init(&st);
     assert_int_equal(dfw_stage_begin(&st, &d->hal, &d->layout, dat, dat_len), want);
-    assert_int_equal(flash_ops(d), 0);
+    assert_int_equal(dfwt_flash_ops(d->f), 0);
     assert_int_equal(dfw_stage_phase(&st), DFW_PHASE_IDLE);
     /* A refused stage accepts nothing. */
     assert_int_equal(dfw_stage_write(&st, 0, dat, 1), DFW_ERR_STATE);
@@ -615,10 +329,10 @@ static void expect_refused(device_t *d, const uint8_t *dat, size_t dat_len, dfw_
 static void test_dfw_stage_refuses_too_large_image_before_any_flash_op(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    size_t dat_len = load_dat("app_signed_large", dat, sizeof(dat));
-    device_t d;
-    device_make(&d, DEV_52832_S132); /* 0x33000 + 302280 > 0x75000 */
+    uint8_t dat[DFW_INITCMD_MAX_SIZE];
+    size_t dat_len = dfwt_package_dat("app_signed_large.zip", dat);
+    dfwt_device_t d;
+    dfwt_device_make(&d, DFWT_52832_S132); /* 0x33000 + 302280 > 0x75000 */
     expect_refused(&d, dat, dat_len, DFW_ERR_NO_SPACE);
 
     /* Exactly up to the app-data area fits; one byte more does not. */
@@ -629,139 +343,126 @@ static void test_dfw_stage_refuses_too_large_image_before_any_flash_op(void **st
     expect_refused(&d, dat, dat_len, DFW_ERR_NO_SPACE);
     dat_len = make_dat(dat, 0, room, 3);
     assert_int_equal(begin_bank1(&d, dat, dat_len), 0x33000);
-    assert_int_equal(flash_ops(&d), 0);
+    assert_int_equal(dfwt_flash_ops(d.f), 0);
     /* A bogus bank_0.image_size pushes bank 1 past the end: refused, no wrap-around. */
-    put32(d.f->mem + 0x7F000 + 24, 0xFFFFF000u);
-    put32(d.f->mem + 0x7F000, crc32_compute(d.f->mem + 0x7F004, 88));
-    memcpy(d.before, d.f->mem, d.f->size);
+    dfwt_settings_put(&d, 24, 0xFFFFF000u);
     dat_len = make_dat(dat, 0, 4, 3);
     expect_refused(&d, dat, dat_len, DFW_ERR_NO_SPACE);
-    device_free(&d);
+    dfwt_device_free(&d);
 }
 
 /* SD magic with a size word below 0x1000 and no app: bank 1 would be the MBR page. */
 static void test_dfw_stage_refuses_corrupt_sd_info_pointing_at_mbr(void **state)
 {
     (void)state;
-    uint8_t dat[600];
+    uint8_t dat[DFW_INITCMD_MAX_SIZE];
     size_t dat_len = make_dat(dat, 0, 4096, 3);
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    load_ihex("nrfutil/settings/s52832_noapp.hex", d.f->mem, d.f->size);
+    dfwt_device_t d;
+    dfwt_device_make(&d, DFWT_52832_S132);
+    dfwt_load_ihex("settings/s52832_noapp.hex", d.f->mem, d.f->size);
     assert_int_equal(begin_bank1(&d, dat, dat_len), 0x26000);
-    put32(d.f->mem + 0x3008, 0);
-    memcpy(d.before, d.f->mem, d.f->size);
+    dfwt_put32(d.f->mem + 0x3008, 0);
+    dfwt_device_snapshot(&d);
     expect_refused(&d, dat, dat_len, DFW_ERR_NO_SPACE);
-    device_free(&d);
+    dfwt_device_free(&d);
 }
 
 static void test_dfw_stage_full_image_up_to_app_data_area(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    uint32_t room = 0x75000 - 0x33000;
-    size_t dat_len = make_dat(dat, 0, room, 3);
-    blob_t img = make_image(room, 99);
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    stage_whole(&d, dat, dat_len, &img, 0, 3);
-    check_staged(&d, 0x33000, &img, dat, dat_len); /* app data 0x75000.. untouched */
-    device_free(&d);
-    free(img.d);
+    dfwt_pkg_t p;
+    pkg_synthetic(&p, 0x75000 - 0x33000, 99);
+    dfwt_device_t d;
+    dfwt_device_make(&d, DFWT_52832_S132);
+    stage_whole(&d, &p, 0, 3);
+    check_staged(&d, 0x33000, &p); /* app data 0x75000.. untouched */
+    dfwt_device_free(&d);
+    dfwt_pkg_free(&p);
 }
 
 static void test_dfw_stage_refuses_out_of_order_offset(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    size_t dat_len = load_dat("app_signed_tiny", dat, sizeof(dat));
-    blob_t img = load_bin("app_tiny");
-    assert_int_equal(img.n, 124);
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    dfw_stage_t st;
-    dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    assert_int_equal(dfw_stage_write(&st, 0, img.d, 50), DFW_OK);
-    unsigned ops = flash_ops(&d);
-    uint32_t crc = dfw_stage_running_crc(&st);
+    bench_t *b = *state;
+    const uint8_t *img = b->p.img.d;
+    assert_int_equal(b->p.img.n, 124);
+    bench_begin(b);
+    assert_int_equal(dfw_stage_write(&b->st, 0, img, 50), DFW_OK);
+    unsigned ops = dfwt_flash_ops(b->d.f);
+    uint32_t crc = dfw_stage_running_crc(&b->st);
     static const uint32_t wrong[] = {0, 49, 51, 100, 124, 0xFFFFFFFFu};
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
-        assert_int_equal(dfw_stage_write(&st, wrong[i], img.d, 1), DFW_ERR_OFFSET);
-        assert_int_equal(dfw_stage_next_offset(&st), 50); /* the resume point */
-        assert_int_equal(dfw_stage_running_crc(&st), crc);
+        assert_int_equal(dfw_stage_write(&b->st, wrong[i], img, 1), DFW_ERR_OFFSET);
+        assert_int_equal(dfw_stage_next_offset(&b->st), 50); /* the resume point */
+        assert_int_equal(dfw_stage_running_crc(&b->st), crc);
     }
-    assert_int_equal(flash_ops(&d), ops);
-    assert_int_equal(dfw_stage_write(&st, 50, img.d + 50, 0), DFW_OK); /* empty write */
-    assert_int_equal(dfw_stage_write(&st, 50, img.d + 50, 74), DFW_OK);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
-    check_staged(&d, 0x33000, &img, dat, dat_len);
-    device_free(&d);
-    free(img.d);
+    assert_int_equal(dfwt_flash_ops(b->d.f), ops);
+    assert_int_equal(dfw_stage_write(&b->st, 50, img + 50, 0), DFW_OK); /* empty write */
+    assert_int_equal(dfw_stage_write(&b->st, 50, img + 50, 74), DFW_OK);
+    bench_finish(b);
+    check_staged(&b->d, 0x33000, &b->p);
 }
 
 static void test_dfw_stage_refuses_bytes_past_image_end(void **state)
 {
     (void)state;
-    uint8_t dat[600], data[200] = {0};
+    uint8_t dat[DFW_INITCMD_MAX_SIZE], data[200] = {0};
     size_t dat_len = make_dat(dat, 0, 100, 3);
-    device_t d;
-    device_make(&d, DEV_52832_S132);
+    dfwt_device_t d;
+    dfwt_device_make(&d, DFWT_52832_S132);
     dfw_stage_t st;
     dfw_stage_init(&st);
     assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
     assert_int_equal(dfw_stage_write(&st, 0, data, 101), DFW_ERR_OVERRUN);
-    assert_int_equal(flash_ops(&d), 0);
+    assert_int_equal(dfwt_flash_ops(d.f), 0);
     assert_int_equal(dfw_stage_write(&st, 0, data, 99), DFW_OK);
     assert_int_equal(dfw_stage_write(&st, 99, data, 2), DFW_ERR_OVERRUN);
     assert_int_equal(dfw_stage_next_offset(&st), 99);
     assert_int_equal(dfw_stage_phase(&st), DFW_PHASE_RECEIVING);
-    device_free(&d);
+    dfwt_device_free(&d);
 }
 
 static void test_dfw_stage_refuses_unusable_settings_page(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    device_t d;
-    device_make(&d, DEV_52832_S132);
+    uint8_t dat[DFW_INITCMD_MAX_SIZE];
+    size_t dat_len = dfwt_package_dat("app_signed.zip", dat);
+    dfwt_device_t d;
+    dfwt_device_make(&d, DFWT_52832_S132);
     d.f->mem[0x7F000 + 30] ^= 0x40; /* bank_0.image_crc: covered by the settings CRC */
-    memcpy(d.before, d.f->mem, d.f->size);
+    dfwt_device_snapshot(&d);
     expect_refused(&d, dat, dat_len, DFW_ERR_SETTINGS_CRC);
     memset(d.f->mem + 0x7F000, 0xFF, PAGE); /* erased */
-    memcpy(d.before, d.f->mem, d.f->size);
+    dfwt_device_snapshot(&d);
     expect_refused(&d, dat, dat_len, DFW_ERR_SETTINGS_CRC);
-    load_ihex("nrfutil/settings/s52832_v1.hex", d.f->mem, d.f->size);
-    memcpy(d.before, d.f->mem, d.f->size);
+    dfwt_load_ihex("settings/s52832_v1.hex", d.f->mem, d.f->size);
+    dfwt_device_snapshot(&d);
     expect_refused(&d, dat, dat_len, DFW_ERR_SETTINGS_VERSION);
-    device_free(&d);
+    dfwt_device_free(&d);
 }
 
 /* Only APPLICATION is staged from the app (see dfw_stage.h for why). */
 static void test_dfw_stage_refuses_non_application_types(void **state)
 {
     (void)state;
-    static const char *const pkgs[] = {"bl_signed", "bl_unsigned", "sd_signed", "sd_bl_signed",
-                                       "app_external_signed"};
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    for (size_t i = 0; i < sizeof(pkgs) / sizeof(pkgs[0]); i++) {
-        uint8_t dat[600];
-        size_t dat_len = load_dat(pkgs[i], dat, sizeof(dat));
+    static const char *const zips[] = {"bl_signed.zip", "bl_unsigned.zip", "sd_signed.zip",
+                                       "sd_bl_signed.zip", "app_external_signed.zip"};
+    dfwt_device_t d;
+    dfwt_device_make(&d, DFWT_52832_S132);
+    for (size_t i = 0; i < sizeof(zips) / sizeof(zips[0]); i++) {
+        uint8_t dat[DFW_INITCMD_MAX_SIZE];
+        size_t dat_len = dfwt_package_dat(zips[i], dat);
         expect_refused(&d, dat, dat_len, DFW_ERR_UNSUPPORTED_TYPE);
     }
-    device_free(&d);
+    dfwt_device_free(&d);
 }
 
 static void test_dfw_stage_refuses_bad_init_packets(void **state)
 {
     (void)state;
-    uint8_t dat[600], big[DFW_INITCMD_MAX_SIZE + 1];
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
+    uint8_t dat[DFW_INITCMD_MAX_SIZE], big[DFW_INITCMD_MAX_SIZE + 1];
+    dfwt_device_t d;
+    dfwt_device_make(&d, DFWT_52832_S132);
+    size_t dat_len = dfwt_package_dat("app_signed.zip", dat);
     expect_refused(&d, dat, dat_len - 1, DFW_ERR_INITCMD_MALFORMED);
     expect_refused(&d, dat, 0, DFW_ERR_INITCMD_SIZE);
     memset(big, 0, sizeof(big));
@@ -771,26 +472,26 @@ static void test_dfw_stage_refuses_bad_init_packets(void **state)
     expect_refused(&d, dat, dat_len, DFW_ERR_INITCMD_INVALID);
     dat_len = make_dat(dat, 0, 0, 3); /* app_size 0 */
     expect_refused(&d, dat, dat_len, DFW_ERR_INITCMD_INVALID);
-    device_free(&d);
+    dfwt_device_free(&d);
 }
 
-/* Run a stage that fails at the n-th flash op (0 = no failure); returns the first error. */
-static dfw_err_t run_with_failure(device_t *d, dfw_stage_t *st, const uint8_t *dat, size_t dat_len,
-                                  const blob_t *img, unsigned fail_op, unsigned fail_read)
+/* Run a stage that fails at the n-th flash op or read (0 = never); returns the first error. */
+static dfw_err_t run_with_failure(dfwt_device_t *d, dfw_stage_t *st, const dfwt_pkg_t *p,
+                                  unsigned fail_op, unsigned fail_read)
 {
     uint32_t scratch[DFW_SETTINGS_WORDS];
     d->f->fail_op = fail_op;
     d->f->fail_read = fail_read;
     dfw_stage_init(st);
-    dfw_err_t err = dfw_stage_begin(st, &d->hal, &d->layout, dat, dat_len);
-    for (size_t off = 0; err == DFW_OK && off < img->n; off += 1000) {
-        size_t k = img->n - off < 1000 ? img->n - off : 1000;
-        err = dfw_stage_write(st, (uint32_t)off, img->d + off, k);
+    dfw_err_t err = dfw_stage_begin(st, &d->hal, &d->layout, p->dat, p->dat_len);
+    for (size_t off = 0; err == DFW_OK && off < p->img.n; off += 1000) {
+        size_t k = p->img.n - off < 1000 ? p->img.n - off : 1000;
+        err = dfw_stage_write(st, (uint32_t)off, p->img.d + off, k);
     }
     return err != DFW_OK ? err : dfw_stage_finish(st, scratch);
 }
 
-static void check_aborted(device_t *d, dfw_stage_t *st, dfw_err_t err)
+static void check_aborted(dfwt_device_t *d, dfw_stage_t *st, dfw_err_t err)
 {
     uint32_t scratch[DFW_SETTINGS_WORDS];
     assert_int_equal(err, DFW_ERR_FLASH);
@@ -803,139 +504,127 @@ static void check_aborted(device_t *d, dfw_stage_t *st, dfw_err_t err)
     assert_memory_equal(d->f->mem + 0x7E000, d->before + 0x7E000, PAGE); /* backup */
 }
 
+/*
+ * Stage one update once per fault: the k-th write/erase call fails (or, with
+ * `reads`, the k-th read), for every k up to what a clean run makes. Each run
+ * must abort at once (check_aborted); `after` checks more on that device.
+ */
+static void fail_at_every_call(bool reads,
+                               void (*after)(dfwt_device_t *d, dfw_stage_t *st, const dfwt_pkg_t *p,
+                                             unsigned k, unsigned total))
+{
+    dfwt_pkg_t p;
+    dfwt_device_t d;
+    dfw_stage_t st;
+    pkg_synthetic(&p, 9001, 5);
+    dfwt_device_make(&d, DFWT_52832_S132);
+    assert_int_equal(run_with_failure(&d, &st, &p, 0, 0), DFW_RESET_REQUIRED);
+    unsigned total = reads ? d.f->reads : dfwt_flash_ops(d.f);
+    dfwt_device_free(&d);
+    assert_true(total > 10);
+    for (unsigned k = 1; k <= total; k++) {
+        dfwt_device_make(&d, DFWT_52832_S132);
+        check_aborted(&d, &st, run_with_failure(&d, &st, &p, reads ? 0 : k, reads ? k : 0));
+        if (after != NULL) {
+            after(&d, &st, &p, k, total);
+        }
+        dfwt_device_free(&d);
+    }
+    dfwt_pkg_free(&p);
+}
+
+/* After the k-th of `total` write/erase calls failed (the last ones erase and program settings). */
+static void check_op_fault(dfwt_device_t *d, dfw_stage_t *st, const dfwt_pkg_t *p, unsigned k,
+                           unsigned total)
+{
+    assert_int_equal(dfwt_flash_ops(d->f), k);
+    if (k < total) { /* settings page untouched until its erase succeeded */
+        assert_memory_equal(d->f->mem + 0x7F000, d->before + 0x7F000, PAGE);
+    } else if (k == total) { /* erased, never programmed: bootloader uses the backup */
+        for (uint32_t a = 0x7F000; a < 0x80000; a++) {
+            assert_int_equal(d->f->mem[a], 0xFF);
+        }
+    }
+    if (k == total / 2) { /* the same state object can start over */
+        d->f->fail_op = 0;
+        d->f->failed = false;
+        memcpy(d->f->mem + 0x7F000, d->before + 0x7F000, PAGE);
+        dfwt_flash_forget(d->f);
+        assert_int_equal(run_with_failure(d, st, p, 0, 0), DFW_RESET_REQUIRED);
+        check_staged(d, 0x33000, p);
+    }
+}
+
 /* A HAL error at each write/erase of a whole stage stops all further flash work. */
 static void test_dfw_stage_hal_error_at_any_op_aborts_stage(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    size_t dat_len = make_dat(dat, 0, 9001, 3);
-    blob_t img = make_image(9001, 5);
-    device_t d;
-    dfw_stage_t st;
-    device_make(&d, DEV_52832_S132);
-    assert_int_equal(run_with_failure(&d, &st, dat, dat_len, &img, 0, 0), DFW_RESET_REQUIRED);
-    unsigned total = flash_ops(&d); /* ... erase settings, program settings */
-    device_free(&d);
-    assert_true(total > 10);
-
-    for (unsigned k = 1; k <= total; k++) {
-        device_make(&d, DEV_52832_S132);
-        dfw_err_t err = run_with_failure(&d, &st, dat, dat_len, &img, k, 0);
-        check_aborted(&d, &st, err);
-        assert_int_equal(flash_ops(&d), k);
-        if (k < total) { /* settings page untouched until its erase succeeded */
-            assert_memory_equal(d.f->mem + 0x7F000, d.before + 0x7F000, PAGE);
-        } else if (k == total) { /* erased, never programmed: bootloader uses the backup */
-            for (uint32_t a = 0x7F000; a < 0x80000; a++) {
-                assert_int_equal(d.f->mem[a], 0xFF);
-            }
-        }
-        if (k == total / 2) { /* the same state object can start over */
-            d.f->fail_op = 0;
-            d.f->failed = 0;
-            memcpy(d.f->mem + 0x7F000, d.before + 0x7F000, PAGE);
-            memset(d.f->erase_count, 0, sizeof(d.f->erase_count));
-            memset(d.f->touched, 0, d.f->size / 4);
-            assert_int_equal(run_with_failure(&d, &st, dat, dat_len, &img, 0, 0),
-                             DFW_RESET_REQUIRED);
-            check_staged(&d, 0x33000, &img, dat, dat_len);
-        }
-        device_free(&d);
-    }
-    free(img.d);
+    fail_at_every_call(false, check_op_fault);
 }
 
 static void test_dfw_stage_hal_read_error_aborts_stage(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    size_t dat_len = make_dat(dat, 0, 9001, 3);
-    blob_t img = make_image(9001, 5);
-    device_t d;
-    dfw_stage_t st;
-    device_make(&d, DEV_52832_S132);
-    assert_int_equal(run_with_failure(&d, &st, dat, dat_len, &img, 0, 0), DFW_RESET_REQUIRED);
-    unsigned total_reads = d.f->reads;
-    device_free(&d);
-    for (unsigned k = 1; k <= total_reads; k++) {
-        device_make(&d, DEV_52832_S132);
-        dfw_err_t err = run_with_failure(&d, &st, dat, dat_len, &img, 0, k);
-        check_aborted(&d, &st, err);
-        device_free(&d);
-    }
-    free(img.d);
+    fail_at_every_call(true, NULL);
+}
+
+/* app_signed with a bit at stuck_addr that does not program: finish's read-back fails. */
+static void expect_verify_failure(bench_t *b, uint32_t stuck_addr, uint32_t stuck_mask,
+                                  size_t chunk)
+{
+    b->d.f->stuck_addr = stuck_addr;
+    b->d.f->stuck_mask = stuck_mask;
+    bench_begin(b);
+    write_range(&b->st, &b->p.img, 0, chunk, 0);
+    assert_int_equal(dfw_stage_finish(&b->st, b->scratch), DFW_ERR_VERIFY);
+    assert_int_equal(dfw_stage_phase(&b->st), DFW_PHASE_FAILED);
 }
 
 static void test_dfw_stage_readback_mismatch_fails_verify(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132");
-    device_t d;
-    dfw_stage_t st;
+    bench_t b;
 
     /* A bit in bank 1 that does not program: image CRC differs, settings untouched. */
-    device_make(&d, DEV_52832_S132);
-    d.f->stuck_addr = 0x33000 + 0x2000;
-    uint32_t zeros = ~get32(img.d + 0x2000);
+    bench_open(&b, DFWT_52832_S132, "app_signed.zip", "app_s132");
+    uint32_t zeros = ~dfwt_get32(b.p.img.d + 0x2000);
     assert_true(zeros != 0);
-    d.f->stuck_mask = zeros & (0u - zeros); /* lowest bit the image wants programmed to 0 */
-    dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    write_range(&st, &img, 0, 2048, 0);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_ERR_VERIFY);
-    assert_int_equal(dfw_stage_phase(&st), DFW_PHASE_FAILED);
-    assert_memory_equal(d.f->mem + 0x7F000, d.before + 0x7F000, PAGE);
-    assert_int_equal(d.f->erase_count[0x7F], 0);
-    device_free(&d);
+    /* the lowest bit the image wants programmed to 0 */
+    expect_verify_failure(&b, 0x33000 + 0x2000, zeros & (0u - zeros), 2048);
+    assert_memory_equal(b.d.f->mem + 0x7F000, b.d.before + 0x7F000, PAGE);
+    assert_int_equal(b.d.f->erase_count[0x7F], 0);
+    bench_close(&b);
 
     /* A bit in the settings record that does not program: detected by read-back. */
-    device_make(&d, DEV_52832_S132);
-    d.f->stuck_addr = 0x7F000 + 20; /* bank_current: 1 must be programmed over 0xFFFFFFFF */
-    d.f->stuck_mask = 0x2u;
-    dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    write_range(&st, &img, 0, 4096, 0);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_ERR_VERIFY);
-    assert_int_equal(dfw_stage_phase(&st), DFW_PHASE_FAILED);
-    device_free(&d);
-    free(img.d);
+    bench_open(&b, DFWT_52832_S132, "app_signed.zip", "app_s132");
+    /* bank_current: 1 must be programmed over 0xFFFFFFFF */
+    expect_verify_failure(&b, 0x7F000 + 20, 0x2u, 4096);
+    bench_close(&b);
 }
 
 /* Link loss, same boot: the device's offset and CRC are the host's resume point. */
 static void test_dfw_stage_reports_progress_for_same_boot_resume(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132");
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    dfw_stage_t st;
-    dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    assert_int_equal(dfw_stage_next_offset(&st), 0);
-    assert_int_equal(dfw_stage_running_crc(&st), 0);
-    assert_int_equal(dfw_stage_image_size(&st), 50016);
+    bench_t *b = *state;
+    const dfwt_blob_t *img = &b->p.img;
+    bench_begin(b);
+    assert_int_equal(dfw_stage_next_offset(&b->st), 0);
+    assert_int_equal(dfw_stage_running_crc(&b->st), 0);
+    assert_int_equal(dfw_stage_image_size(&b->st), 50016);
     size_t off = 0;
     uint32_t seed = 42;
-    while (off < img.n) {
+    while (off < img->n) {
         /* "link drops": host forgets, asks the device, checks the CRC, continues there */
-        uint32_t next = dfw_stage_next_offset(&st);
+        uint32_t next = dfw_stage_next_offset(&b->st);
         assert_int_equal(next, off);
-        assert_int_equal(dfw_stage_running_crc(&st), crc32_compute(img.d, next));
+        assert_int_equal(dfw_stage_running_crc(&b->st), crc32_compute(img->d, next));
         size_t k = 1 + rng_next(&seed) % 3000;
-        k = k > img.n - off ? img.n - off : k;
-        assert_int_equal(dfw_stage_write(&st, next, img.d + next, k), DFW_OK);
+        k = k > img->n - off ? img->n - off : k;
+        assert_int_equal(dfw_stage_write(&b->st, next, img->d + next, k), DFW_OK);
         off += k;
     }
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
-    check_staged(&d, 0x33000, &img, dat, dat_len);
-    device_free(&d);
-    free(img.d);
+    bench_finish(b);
+    check_staged(&b->d, 0x33000, &b->p);
 }
 
 /*
@@ -947,127 +636,103 @@ static void test_dfw_stage_reports_progress_for_same_boot_resume(void **state)
 static void test_dfw_stage_resume_after_reset_continues_from_page_start(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132");
+    dfwt_pkg_t p;
+    dfwt_pkg_load(&p, "app_signed.zip", "app_s132");
+    const uint8_t *img = p.img.d;
     /* The device programmed 10000 bytes (byte 10000 waits in RAM as a partial word). A
      * claim reaching a byte that is not in flash (and not 0xFF by chance) must fail. */
     uint32_t beyond = 10000;
-    while (img.d[beyond] == 0xFF) {
+    while (img[beyond] == 0xFF) {
         beyond++;
     }
     const uint32_t host_says[] = {6000, 8192, 10000, 3, 0, beyond + 1};
     for (size_t i = 0; i < sizeof(host_says) / sizeof(host_says[0]); i++) {
-        device_t d;
-        device_make(&d, DEV_52832_S132);
+        dfwt_device_t d;
+        dfwt_device_make(&d, DFWT_52832_S132);
         dfw_stage_t st;
         dfw_stage_init(&st);
-        assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-        assert_int_equal(dfw_stage_write(&st, 0, img.d, 10001), DFW_OK);
+        assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, p.dat, p.dat_len), DFW_OK);
+        assert_int_equal(dfw_stage_write(&st, 0, img, 10001), DFW_OK);
 
         dfw_stage_t st2; /* after the reset: RAM state lost */
+        uint32_t scratch[DFW_SETTINGS_WORDS];
         dfw_stage_init(&st2);
-        assert_int_equal(dfw_stage_begin(&st2, &d.hal, &d.layout, dat, dat_len), DFW_OK);
+        assert_int_equal(dfw_stage_begin(&st2, &d.hal, &d.layout, p.dat, p.dat_len), DFW_OK);
         uint32_t n = host_says[i];
         uint32_t reads = d.f->reads;
-        unsigned ops = flash_ops(&d);
+        unsigned ops = dfwt_flash_ops(d.f);
         dfw_err_t want = n <= 10000 ? DFW_OK : DFW_ERR_CRC_MISMATCH;
-        assert_int_equal(dfw_stage_resume(&st2, n, crc32_compute(img.d, n)), want);
+        assert_int_equal(dfw_stage_resume(&st2, n, crc32_compute(img, n)), want);
         assert_true(d.f->reads > reads || n == 0);
-        assert_int_equal(flash_ops(&d), ops);
+        assert_int_equal(dfwt_flash_ops(d.f), ops);
         uint32_t next = want == DFW_OK ? n / PAGE * PAGE : 0;
         assert_int_equal(dfw_stage_next_offset(&st2), next);
-        assert_int_equal(dfw_stage_running_crc(&st2), crc32_compute(img.d, next));
-        write_range(&st2, &img, next, 777, 0);
+        assert_int_equal(dfw_stage_running_crc(&st2), crc32_compute(img, next));
+        write_range(&st2, &p.img, next, 777, 0);
         assert_int_equal(dfw_stage_finish(&st2, scratch), DFW_RESET_REQUIRED);
-        assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
-        uint8_t want_set[896];
-        expected_settings(d.before + 0x7F000, dat, dat_len, want_set);
-        assert_memory_equal(d.f->mem + 0x7F000, want_set, 896);
+        assert_memory_equal(d.f->mem + 0x33000, img, p.img.n);
+        uint8_t want_set[DFWT_SETTINGS_USED];
+        dfwt_expected_settings(d.before + 0x7F000, p.dat, p.dat_len, want_set);
+        assert_memory_equal(d.f->mem + 0x7F000, want_set, sizeof(want_set));
         assert_memory_equal(d.f->mem + 0x7E000, d.before + 0x7E000, PAGE);
-        device_free(&d);
+        dfwt_device_free(&d);
     }
-    free(img.d);
+    dfwt_pkg_free(&p);
 }
 
 static void test_dfw_stage_resume_rejects_wrong_crc_or_length(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132");
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    dfw_stage_t st;
-    dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_resume(&st, 0, 0), DFW_ERR_STATE);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    assert_int_equal(dfw_stage_write(&st, 0, img.d, 9000), DFW_OK);
-    assert_int_equal(dfw_stage_resume(&st, 8000, crc32_compute(img.d, 8000) ^ 1),
+    bench_t *b = *state;
+    const uint8_t *img = b->p.img.d;
+    assert_int_equal(dfw_stage_resume(&b->st, 0, 0), DFW_ERR_STATE);
+    bench_begin(b);
+    assert_int_equal(dfw_stage_write(&b->st, 0, img, 9000), DFW_OK);
+    assert_int_equal(dfw_stage_resume(&b->st, 8000, crc32_compute(img, 8000) ^ 1),
                      DFW_ERR_CRC_MISMATCH);
-    assert_int_equal(dfw_stage_next_offset(&st), 9000); /* unchanged */
-    assert_int_equal(dfw_stage_resume(&st, 50017, 0), DFW_ERR_OVERRUN);
+    assert_int_equal(dfw_stage_next_offset(&b->st), 9000); /* unchanged */
+    assert_int_equal(dfw_stage_resume(&b->st, 50017, 0), DFW_ERR_OVERRUN);
     /* Same-boot rewind also works: back to page 1, then on to the end. */
-    assert_int_equal(dfw_stage_resume(&st, 8000, crc32_compute(img.d, 8000)), DFW_OK);
-    assert_int_equal(dfw_stage_next_offset(&st), 4096);
-    write_range(&st, &img, 4096, 1500, 0);
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
-    assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
-    device_free(&d);
-    free(img.d);
+    assert_int_equal(dfw_stage_resume(&b->st, 8000, crc32_compute(img, 8000)), DFW_OK);
+    assert_int_equal(dfw_stage_next_offset(&b->st), 4096);
+    write_range(&b->st, &b->p.img, 4096, 1500, 0);
+    bench_finish(b);
+    assert_memory_equal(b->d.f->mem + 0x33000, img, b->p.img.n);
 }
 
 static void test_dfw_stage_refuses_settings_changed_since_begin(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    size_t dat_len = load_dat("app_signed_tiny", dat, sizeof(dat));
-    blob_t img = load_bin("app_tiny");
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    dfw_stage_t st;
-    dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    assert_int_equal(dfw_stage_write(&st, 0, img.d, img.n), DFW_OK);
+    bench_t *b = *state;
+    bench_begin(b);
+    assert_int_equal(dfw_stage_write(&b->st, 0, b->p.img.d, b->p.img.n), DFW_OK);
     /* Someone else rewrote the settings (valid CRC, different bank 0 size). */
-    put32(d.f->mem + 0x7F000 + 24, 0x20000);
-    put32(d.f->mem + 0x7F000, crc32_compute(d.f->mem + 0x7F004, 88));
+    dfwt_settings_put(&b->d, 24, 0x20000);
     uint8_t snap[PAGE];
-    memcpy(snap, d.f->mem + 0x7F000, PAGE);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_ERR_SETTINGS_CHANGED);
-    assert_int_equal(dfw_stage_phase(&st), DFW_PHASE_FAILED);
-    assert_memory_equal(d.f->mem + 0x7F000, snap, PAGE);
-    assert_int_equal(d.f->erase_count[0x7F], 0);
-    device_free(&d);
-    free(img.d);
+    memcpy(snap, b->d.f->mem + 0x7F000, PAGE);
+    assert_int_equal(dfw_stage_finish(&b->st, b->scratch), DFW_ERR_SETTINGS_CHANGED);
+    assert_int_equal(dfw_stage_phase(&b->st), DFW_PHASE_FAILED);
+    assert_memory_equal(b->d.f->mem + 0x7F000, snap, PAGE);
+    assert_int_equal(b->d.f->erase_count[0x7F], 0);
 }
 
 static void test_dfw_stage_rejects_api_misuse(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    size_t dat_len = load_dat("app_signed_tiny", dat, sizeof(dat));
-    blob_t img = load_bin("app_tiny");
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    dfw_stage_t st;
-    dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_write(&st, 0, img.d, 4), DFW_ERR_STATE);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_ERR_STATE);
-    assert_int_equal(dfw_stage_begin(NULL, &d.hal, &d.layout, dat, dat_len), DFW_ERR_PARAM);
-    assert_int_equal(dfw_stage_begin(&st, NULL, &d.layout, dat, dat_len), DFW_ERR_PARAM);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, NULL, dat, dat_len), DFW_ERR_PARAM);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, NULL, dat_len), DFW_ERR_PARAM);
-    dfw_hal_t hal = d.hal;
+    bench_t *b = *state;
+    dfw_stage_t *st = &b->st;
+    const dfwt_device_t *d = &b->d;
+    const uint8_t *dat = b->p.dat, *img = b->p.img.d;
+    size_t dat_len = b->p.dat_len;
+    assert_int_equal(dfw_stage_write(st, 0, img, 4), DFW_ERR_STATE);
+    assert_int_equal(dfw_stage_finish(st, b->scratch), DFW_ERR_STATE);
+    assert_int_equal(dfw_stage_begin(NULL, &d->hal, &d->layout, dat, dat_len), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_begin(st, NULL, &d->layout, dat, dat_len), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_begin(st, &d->hal, NULL, dat, dat_len), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_begin(st, &d->hal, &d->layout, NULL, dat_len), DFW_ERR_PARAM);
+    dfw_hal_t hal = d->hal;
     hal.page_size = 2048;
-    assert_int_equal(dfw_stage_begin(&st, &hal, &d.layout, dat, dat_len), DFW_ERR_PARAM);
-    hal = d.hal;
+    assert_int_equal(dfw_stage_begin(st, &hal, &d->layout, dat, dat_len), DFW_ERR_PARAM);
+    hal = d->hal;
     hal.erase_page = NULL;
-    assert_int_equal(dfw_stage_begin(&st, &hal, &d.layout, dat, dat_len), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_begin(st, &hal, &d->layout, dat, dat_len), DFW_ERR_PARAM);
     static const dfw_layout_t bad[] = {
         {0x80000, 0x78100, 0x3000, 0x7F000, 0x7E000},  /* unaligned bootloader start */
         {0x80000, 0x78000, 0x3000, 0x7F000, 0x7F000},  /* settings == backup */
@@ -1076,71 +741,61 @@ static void test_dfw_stage_rejects_api_misuse(void **state)
         {0x80000, 0x78000, 0x78000, 0x7F000, 0x7E000}, /* app data over the MBR */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        assert_int_equal(dfw_stage_begin(&st, &d.hal, &bad[i], dat, dat_len), DFW_ERR_PARAM);
+        assert_int_equal(dfw_stage_begin(st, &d->hal, &bad[i], dat, dat_len), DFW_ERR_PARAM);
     }
-    assert_int_equal(flash_ops(&d), 0);
+    assert_int_equal(dfwt_flash_ops(d->f), 0);
 
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    assert_int_equal(dfw_stage_write(&st, 0, NULL, 4), DFW_ERR_PARAM);
-    assert_int_equal(dfw_stage_write(&st, 0, img.d, 100), DFW_OK);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_ERR_INCOMPLETE);
-    assert_int_equal(dfw_stage_phase(&st), DFW_PHASE_RECEIVING); /* can still complete */
-    assert_int_equal(dfw_stage_finish(&st, NULL), DFW_ERR_PARAM);
-    assert_int_equal(dfw_stage_write(&st, 100, img.d + 100, 24), DFW_OK);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_ERR_STATE);
-    assert_int_equal(dfw_stage_write(&st, 124, img.d, 0), DFW_ERR_STATE);
-    assert_int_equal(dfw_stage_write(NULL, 0, img.d, 1), DFW_ERR_PARAM);
-    check_staged(&d, 0x33000, &img, dat, dat_len);
-    device_free(&d);
-    free(img.d);
+    bench_begin(b);
+    assert_int_equal(dfw_stage_write(st, 0, NULL, 4), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_write(st, 0, img, 100), DFW_OK);
+    assert_int_equal(dfw_stage_finish(st, b->scratch), DFW_ERR_INCOMPLETE);
+    assert_int_equal(dfw_stage_phase(st), DFW_PHASE_RECEIVING); /* can still complete */
+    assert_int_equal(dfw_stage_finish(st, NULL), DFW_ERR_PARAM);
+    assert_int_equal(dfw_stage_write(st, 100, img + 100, 24), DFW_OK);
+    bench_finish(b);
+    assert_int_equal(dfw_stage_finish(st, b->scratch), DFW_ERR_STATE);
+    assert_int_equal(dfw_stage_write(st, 124, img, 0), DFW_ERR_STATE);
+    assert_int_equal(dfw_stage_write(NULL, 0, img, 1), DFW_ERR_PARAM);
+    check_staged(d, 0x33000, &b->p);
 }
 
 /* No globals: two devices staged in one process, interleaved chunk by chunk. */
 static void test_dfw_stage_two_devices_interleaved(void **state)
 {
     (void)state;
-    uint8_t dat_a[600], dat_b[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    size_t la = load_dat("app_signed", dat_a, sizeof(dat_a));
-    size_t lb = load_dat("app_signed_large", dat_b, sizeof(dat_b));
-    blob_t a = load_bin("app_s132"), b = load_bin("app_large");
-    device_t da, db;
-    device_make(&da, DEV_52832_S132);
-    device_make(&db, DEV_52840_S140);
-    dfw_stage_t sa, sb;
-    dfw_stage_init(&sa);
-    dfw_stage_init(&sb);
-    assert_int_equal(dfw_stage_begin(&sa, &da.hal, &da.layout, dat_a, la), DFW_OK);
-    assert_int_equal(dfw_stage_begin(&sb, &db.hal, &db.layout, dat_b, lb), DFW_OK);
+    bench_t a, b;
+    bench_open(&a, DFWT_52832_S132, "app_signed.zip", "app_s132");
+    bench_open(&b, DFWT_52840_S140, "app_signed_large.zip", "app_large");
+    bench_begin(&a);
+    bench_begin(&b);
+    const dfwt_blob_t *ia = &a.p.img, *ib = &b.p.img;
     size_t oa = 0, ob = 0;
-    while (oa < a.n || ob < b.n) {
-        size_t ka = a.n - oa < 1001 ? a.n - oa : 1001, kb = b.n - ob < 2048 ? b.n - ob : 2048;
-        assert_int_equal(dfw_stage_write(&sa, (uint32_t)oa, a.d + oa, ka), DFW_OK);
-        assert_int_equal(dfw_stage_write(&sb, (uint32_t)ob, b.d + ob, kb), DFW_OK);
+    while (oa < ia->n || ob < ib->n) {
+        size_t ka = ia->n - oa < 1001 ? ia->n - oa : 1001;
+        size_t kb = ib->n - ob < 2048 ? ib->n - ob : 2048;
+        assert_int_equal(dfw_stage_write(&a.st, (uint32_t)oa, ia->d + oa, ka), DFW_OK);
+        assert_int_equal(dfw_stage_write(&b.st, (uint32_t)ob, ib->d + ob, kb), DFW_OK);
         oa += ka;
         ob += kb;
     }
-    assert_int_equal(dfw_stage_finish(&sa, scratch), DFW_RESET_REQUIRED);
-    assert_int_equal(dfw_stage_finish(&sb, scratch), DFW_RESET_REQUIRED);
-    check_staged(&da, 0x33000, &a, dat_a, la);
-    check_staged(&db, 0x71000, &b, dat_b, lb);
-    device_free(&da);
-    device_free(&db);
-    free(a.d);
-    free(b.d);
+    bench_finish(&a);
+    bench_finish(&b);
+    check_staged(&a.d, 0x33000, &a.p);
+    check_staged(&b.d, 0x71000, &b.p);
+    bench_close(&a);
+    bench_close(&b);
 }
 
 /* ==================================================== flash ceiling: blank skip */
 
 /* Make [from, to) erased flash in the device and in its "before" snapshot. */
-static void blank_range(device_t *d, uint32_t from, uint32_t to)
+static void blank_range(dfwt_device_t *d, uint32_t from, uint32_t to)
 {
     memset(d->f->mem + from, 0xFF, to - from);
     memset(d->before + from, 0xFF, to - from);
 }
 
-static unsigned erases_in(const device_t *d, uint32_t from, uint32_t to)
+static unsigned erases_in(const dfwt_device_t *d, uint32_t from, uint32_t to)
 {
     unsigned n = 0;
     for (uint32_t a = from; a < to; a += PAGE) {
@@ -1149,11 +804,11 @@ static unsigned erases_in(const device_t *d, uint32_t from, uint32_t to)
     return n;
 }
 
-static unsigned touched_words(const device_t *d, uint32_t from, uint32_t to)
+static unsigned touched_words(const dfwt_device_t *d, uint32_t from, uint32_t to)
 {
     unsigned n = 0;
     for (uint32_t a = from; a < to; a += 4) {
-        n += d->f->touched[a / 4];
+        n += d->f->programs[a / 4] != 0;
     }
     return n;
 }
@@ -1161,67 +816,57 @@ static unsigned touched_words(const device_t *d, uint32_t from, uint32_t to)
 /* Bank 1 already erased (e.g. by idle pre-erase): the whole stage erases only the settings page. */
 static void test_dfw_stage_blank_bank1_needs_no_erase(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132");
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    blank_range(&d, 0x33000, 0x75000);
-    stage_whole(&d, dat, dat_len, &img, 2048, 0);
-    assert_int_equal(erases_in(&d, 0x33000, 0x75000), 0);
-    assert_int_equal(d.f->erases, 1); /* the settings page */
-    check_staged(&d, 0x33000, &img, dat, dat_len);
-    device_free(&d);
-    free(img.d);
+    bench_t *b = *state;
+    blank_range(&b->d, 0x33000, 0x75000);
+    stage_whole(&b->d, &b->p, 2048, 0);
+    assert_int_equal(erases_in(&b->d, 0x33000, 0x75000), 0);
+    assert_int_equal(b->d.f->erases, 1); /* the settings page */
+    check_staged(&b->d, 0x33000, &b->p);
 }
 
 /* The blank check is exact: one byte (or one bit) that is not 0xFF anywhere in a page erases it. */
 static void test_dfw_stage_almost_blank_page_is_erased(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132"); /* 50016 bytes: pages 0x33000..0x3F000 */
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    blank_range(&d, 0x33000, 0x75000);
-    d.f->mem[0x34000] = 0x00;        /* first byte of page 1 */
-    d.f->mem[0x36FFF] = 0xFE;        /* last byte of page 3, one bit */
-    d.f->mem[0x3F000 + 3000] = 0x7F; /* last page, past the image end (50016 = 0xC360) */
-    memcpy(d.before, d.f->mem, d.f->size);
-    stage_whole(&d, dat, dat_len, &img, 1000, 0);
+    bench_t *b = *state; /* app_s132 is 50016 bytes: pages 0x33000..0x3F000 */
+    uint8_t *mem = b->d.f->mem;
+    blank_range(&b->d, 0x33000, 0x75000);
+    mem[0x34000] = 0x00;        /* first byte of page 1 */
+    mem[0x36FFF] = 0xFE;        /* last byte of page 3, one bit */
+    mem[0x3F000 + 3000] = 0x7F; /* last page, past the image end (50016 = 0xC360) */
+    dfwt_device_snapshot(&b->d);
+    stage_whole(&b->d, &b->p, 1000, 0);
     for (uint32_t a = 0x33000; a < 0x75000; a += PAGE) {
         unsigned want = a == 0x34000 || a == 0x36000 || a == 0x3F000 ? 1 : 0;
-        if (d.f->erase_count[a / PAGE] != want) {
-            fail_msg("page 0x%x erased %u times", a, d.f->erase_count[a / PAGE]);
+        if (b->d.f->erase_count[a / PAGE] != want) {
+            fail_msg("page 0x%x erased %u times", a, b->d.f->erase_count[a / PAGE]);
         }
     }
-    check_staged(&d, 0x33000, &img, dat, dat_len);
-    device_free(&d);
-    free(img.d);
+    check_staged(&b->d, 0x33000, &b->p);
 }
 
-/* Image with 0xFF words: a run over a whole page, runs across a page boundary, single words. */
-static blob_t image_with_ff_runs(size_t n)
+/*
+ * n synthetic bytes with 0xFF words: a run over a whole page, runs across a
+ * page boundary, single words.
+ */
+static void pkg_with_ff_runs(dfwt_pkg_t *p, size_t n)
 {
-    blob_t img = make_image(n, 77);
-    memset(img.d + 4096, 0xFF, 4096);       /* page 1 entirely */
-    memset(img.d + 12288 - 40, 0xFF, 80);   /* run across the page 2/3 boundary */
-    memset(img.d + 20000, 0xFF, 4);         /* one aligned word */
-    memset(img.d + 20010, 0xFF, 4);         /* unaligned: no whole 0xFF word */
-    memset(img.d + 16384 - 124, 0xFF, 124); /* end of page 3 */
-    memset(img.d + n - 3, 0xFF, 3);         /* last partial word, 0xFF padded: all 0xFF */
-    return img;
+    pkg_synthetic(p, n, 77);
+    uint8_t *img = p->img.d;
+    memset(img + 4096, 0xFF, 4096);       /* page 1 entirely */
+    memset(img + 12288 - 40, 0xFF, 80);   /* run across the page 2/3 boundary */
+    memset(img + 20000, 0xFF, 4);         /* one aligned word */
+    memset(img + 20010, 0xFF, 4);         /* unaligned: no whole 0xFF word */
+    memset(img + 16384 - 124, 0xFF, 124); /* end of page 3 */
+    memset(img + n - 3, 0xFF, 3);         /* last partial word, 0xFF padded: all 0xFF */
 }
 
-static unsigned non_ff_words(const blob_t *img)
+static unsigned non_ff_words(const dfwt_blob_t *img)
 {
     unsigned n = 0;
     for (size_t off = 0; off < img->n; off += 4) {
         uint8_t w[4] = {0xFF, 0xFF, 0xFF, 0xFF};
         memcpy(w, img->d + off, img->n - off < 4 ? img->n - off : 4);
-        n += get32(w) != 0xFFFFFFFFu;
+        n += dfwt_get32(w) != 0xFFFFFFFFu;
     }
     return n;
 }
@@ -1231,27 +876,26 @@ static void test_dfw_stage_skips_programming_ff_words(void **state)
 {
     (void)state;
     static const size_t chunks[] = {1, 3, 4, 2048, 0};
-    uint8_t dat[600];
     const size_t n = 23003; /* 6 pages, last word partial */
-    size_t dat_len = make_dat(dat, 0, (uint32_t)n, 3);
-    blob_t img = image_with_ff_runs(n);
-    unsigned want = non_ff_words(&img);
+    dfwt_pkg_t p;
+    pkg_with_ff_runs(&p, n);
+    unsigned want = non_ff_words(&p.img);
     assert_true(want < (n + 3) / 4 - 1024 - 20);
     for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
         for (int pre_blank = 0; pre_blank <= 1; pre_blank++) {
-            device_t d;
-            device_make(&d, DEV_52832_MBR);
+            dfwt_device_t d;
+            dfwt_device_make(&d, DFWT_52832_MBR);
             if (pre_blank) {
                 blank_range(&d, 0xE000, 0x75000);
             }
-            stage_whole(&d, dat, dat_len, &img, chunks[i], 5);
+            stage_whole(&d, &p, chunks[i], 5);
             assert_int_equal(touched_words(&d, 0xE000, 0x75000), want);
-            check_staged(&d, 0xE000, &img, dat, dat_len); /* stale page 1 still erased */
+            check_staged(&d, 0xE000, &p); /* stale page 1 still erased */
             assert_int_equal(erases_in(&d, 0xE000, 0x75000), pre_blank ? 0 : 6);
-            device_free(&d);
+            dfwt_device_free(&d);
         }
     }
-    free(img.d);
+    dfwt_pkg_free(&p);
 }
 
 /*
@@ -1261,43 +905,36 @@ static void test_dfw_stage_skips_programming_ff_words(void **state)
 static void test_dfw_stage_erases_stale_pages_under_trailing_ff(void **state)
 {
     (void)state;
-    uint8_t dat[600];
     const size_t n = 3 * 4096 + 1001;
-    size_t dat_len = make_dat(dat, 0, (uint32_t)n, 3);
-    blob_t img = make_image(n, 3);
-    memset(img.d + 4096 + 2000, 0xFF, n - 4096 - 2000); /* pages 2 and 3 all 0xFF */
+    dfwt_pkg_t p;
+    pkg_synthetic(&p, n, 3);
+    memset(p.img.d + 4096 + 2000, 0xFF, n - 4096 - 2000); /* pages 2 and 3 all 0xFF */
     for (size_t chunk = 4; chunk <= 8192; chunk *= 8) {
-        device_t d;
-        device_make(&d, DEV_52832_MBR);
-        stage_whole(&d, dat, dat_len, &img, chunk, 0);
-        check_staged(&d, 0xE000, &img, dat, dat_len);
+        dfwt_device_t d;
+        dfwt_device_make(&d, DFWT_52832_MBR);
+        stage_whole(&d, &p, chunk, 0);
+        check_staged(&d, 0xE000, &p);
         assert_int_equal(erases_in(&d, 0xE000, 0x75000), 4);
         assert_int_equal(touched_words(&d, 0xE000 + 8192, 0x75000), 0);
-        device_free(&d);
+        dfwt_device_free(&d);
     }
-    free(img.d);
+    dfwt_pkg_free(&p);
 }
 
 /* A skipped word is still verified: finish reads every byte back, so a 0 bit there is caught. */
 static void test_dfw_stage_finish_verifies_skipped_words(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    const size_t n = 23003;
-    size_t dat_len = make_dat(dat, 0, (uint32_t)n, 3);
-    blob_t img = image_with_ff_runs(n);
-    device_t d;
-    device_make(&d, DEV_52832_MBR);
-    dfw_stage_t st;
-    dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    write_range(&st, &img, 0, 4096, 0);
-    d.f->mem[0xE000 + 4096 + 100] = 0xEF; /* a bit drops in the all-0xFF page after its check */
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_ERR_VERIFY);
-    assert_int_equal(d.f->erase_count[0x7F], 0); /* settings untouched */
-    device_free(&d);
-    free(img.d);
+    bench_t b;
+    dfwt_device_make(&b.d, DFWT_52832_MBR);
+    pkg_with_ff_runs(&b.p, 23003);
+    dfw_stage_init(&b.st);
+    bench_begin(&b);
+    write_range(&b.st, &b.p.img, 0, 4096, 0);
+    b.d.f->mem[0xE000 + 4096 + 100] = 0xEF; /* a bit drops in the all-0xFF page after its check */
+    assert_int_equal(dfw_stage_finish(&b.st, b.scratch), DFW_ERR_VERIFY);
+    assert_int_equal(b.d.f->erase_count[0x7F], 0); /* settings untouched */
+    bench_close(&b);
 }
 
 /*
@@ -1307,37 +944,29 @@ static void test_dfw_stage_finish_verifies_skipped_words(void **state)
  */
 static void test_dfw_stage_resume_reerases_page_with_torn_word(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132");
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    blank_range(&d, 0x33000, 0x75000);
-    dfw_stage_t st;
-    dfw_stage_init(&st);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    assert_int_equal(dfw_stage_write(&st, 0, img.d, 8192), DFW_OK);
-    d.f->mem[0x33000 + 8192 + 5] &= 0xF7; /* power cut mid-program of the next word */
-    dfw_stage_t st2;                      /* after the reset */
+    bench_t *b = *state;
+    const uint8_t *img = b->p.img.d;
+    blank_range(&b->d, 0x33000, 0x75000);
+    bench_begin(b);
+    assert_int_equal(dfw_stage_write(&b->st, 0, img, 8192), DFW_OK);
+    b->d.f->mem[0x33000 + 8192 + 5] &= 0xF7; /* power cut mid-program of the next word */
+    dfw_stage_t st2;                         /* after the reset */
     dfw_stage_init(&st2);
-    assert_int_equal(dfw_stage_begin(&st2, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    assert_int_equal(dfw_stage_resume(&st2, 8192, crc32_compute(img.d, 8192)), DFW_OK);
+    assert_int_equal(dfw_stage_begin(&st2, &b->d.hal, &b->d.layout, b->p.dat, b->p.dat_len),
+                     DFW_OK);
+    assert_int_equal(dfw_stage_resume(&st2, 8192, crc32_compute(img, 8192)), DFW_OK);
     assert_int_equal(dfw_stage_next_offset(&st2), 8192);
-    write_range(&st2, &img, 8192, 2048, 0);
-    assert_int_equal(dfw_stage_finish(&st2, scratch), DFW_RESET_REQUIRED);
-    assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
-    assert_int_equal(d.f->erase_count[(0x33000 + 8192) / PAGE], 1); /* the torn page */
-    assert_int_equal(erases_in(&d, 0x33000, 0x75000), 1);
-    device_free(&d);
-    free(img.d);
+    write_range(&st2, &b->p.img, 8192, 2048, 0);
+    assert_int_equal(dfw_stage_finish(&st2, b->scratch), DFW_RESET_REQUIRED);
+    assert_memory_equal(b->d.f->mem + 0x33000, img, b->p.img.n);
+    assert_int_equal(b->d.f->erase_count[(0x33000 + 8192) / PAGE], 1); /* the torn page */
+    assert_int_equal(erases_in(&b->d, 0x33000, 0x75000), 1);
 }
 
 /* ================================================ flash ceiling: idle pre-erase */
 
 /* Run idle calls until *more is false; each call erases at most one page, never programs. */
-static unsigned idle_until_done(device_t *d, dfw_stage_t *st, unsigned max_calls)
+static unsigned idle_until_done(dfwt_device_t *d, dfw_stage_t *st, unsigned max_calls)
 {
     bool more = true;
     unsigned calls = 0;
@@ -1354,35 +983,45 @@ static unsigned idle_until_done(device_t *d, dfw_stage_t *st, unsigned max_calls
 }
 
 /* Idle erasing leaves flash as `before` except the non-blank pages of [bank1, end), now blank. */
-static void check_idle_erased(const device_t *d, uint32_t bank1, uint32_t end)
+static void check_idle_erased(const dfwt_device_t *d, uint32_t bank1, uint32_t end)
 {
-    const fake_flash_t *f = d->f;
+    const dfwt_flash_t *f = d->f;
     for (uint32_t a = 0; a < f->size; a += PAGE) {
         bool area = a >= bank1 && a < end;
-        unsigned want = area && !page_is_blank(d->before, a) ? 1 : 0;
+        unsigned want = area && !dfwt_page_is_blank(d->before, a) ? 1 : 0;
         if (f->erase_count[a / PAGE] != want) {
             fail_msg("page 0x%x erased %u times", a, f->erase_count[a / PAGE]);
         }
         if (area) {
-            assert_true(page_is_blank(f->mem, a));
+            assert_true(dfwt_page_is_blank(f->mem, a));
         } else {
             assert_memory_equal(f->mem + a, d->before + a, PAGE);
         }
     }
 }
 
+/* One idle_erase call on a state that has decided: *more false, `rc`, flash not even read. */
+static void expect_idle_settled(dfwt_device_t *d, dfw_stage_t *st, dfw_err_t rc)
+{
+    unsigned reads = d->f->reads;
+    bool more = true;
+    assert_int_equal(dfw_stage_idle_erase(st, &d->hal, &d->layout, true, &more), rc);
+    assert_false(more);
+    assert_int_equal(d->f->reads, reads);
+}
+
 static void test_dfw_stage_idle_erases_nonblank_pages_one_per_call(void **state)
 {
     (void)state;
     static const struct {
-        dev_kind_t kind;
+        dfwt_kind_t kind;
         uint32_t bank1, end;
-    } devs[] = {{DEV_52832_S132, 0x33000, 0x75000},
-                {DEV_52832_MBR, 0xE000, 0x75000},
-                {DEV_52840_S140, 0x71000, 0xF5000}};
+    } devs[] = {{DFWT_52832_S132, 0x33000, 0x75000},
+                {DFWT_52832_MBR, 0xE000, 0x75000},
+                {DFWT_52840_S140, 0x71000, 0xF5000}};
     for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
-        device_t d;
-        device_make(&d, devs[i].kind);
+        dfwt_device_t d;
+        dfwt_device_make(&d, devs[i].kind);
         uint32_t pages = (devs[i].end - devs[i].bank1) / PAGE;
         /* Some pages already blank: the first, two in the middle, the last. */
         blank_range(&d, devs[i].bank1, devs[i].bank1 + PAGE);
@@ -1395,26 +1034,13 @@ static void test_dfw_stage_idle_erases_nonblank_pages_one_per_call(void **state)
         assert_int_equal(calls, pages - 4 + 1); /* the last call finds only blank pages */
         check_idle_erased(&d, devs[i].bank1, devs[i].end);
         /* Done: further calls touch nothing, not even by reading. */
-        unsigned reads = d.f->reads;
-        bool more = true;
-        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
-        assert_false(more);
-        assert_int_equal(d.f->reads, reads);
+        expect_idle_settled(&d, &st, DFW_OK);
         /* A fresh state (next boot) scans again and finds nothing to do. */
         dfw_stage_init(&st);
         assert_int_equal(idle_until_done(&d, &st, 2), 1);
         check_idle_erased(&d, devs[i].bank1, devs[i].end);
-        device_free(&d);
+        dfwt_device_free(&d);
     }
-}
-
-/* Put a u32 into the settings page and fix its CRC. */
-static void settings_put(device_t *d, uint32_t off, uint32_t v)
-{
-    uint8_t *set = d->f->mem + d->layout.settings_addr;
-    put32(set + off, v);
-    put32(set, crc32_compute(set + 4, 88));
-    memcpy(d->before, d->f->mem, d->f->size);
 }
 
 /* Bank 1 is not free, or its place is unknown: idle erasing touches nothing. */
@@ -1422,36 +1048,36 @@ static void test_dfw_stage_idle_does_nothing_unless_bank1_is_free(void **state)
 {
     (void)state;
     static const struct {
-        uint32_t off, value;
+        const char *what;
+        uint32_t off, value; /* off 0: flip a bit the settings CRC covers instead */
         dfw_err_t err;
     } cases[] = {
-        {20, 1, DFW_OK},                 /* bank_current 1: an update is pending */
-        {32, 0, DFW_OK},                 /* bank_0 not a valid app: we may be running from there */
-        {44, 0xB1, DFW_OK},              /* bank_1 holds an external application */
-        {44, 0x01, DFW_OK},              /* bank_1 holds an image awaiting activation */
-        {24, 0x80000, DFW_ERR_NO_SPACE}, /* bank_0 size puts bank 1 past the app data */
+        {"bank_current 1: an update is pending", 20, 1, DFW_OK},
+        {"bank_0 not a valid app: we may be running from there", 32, 0, DFW_OK},
+        {"bank_1 holds an external application", 44, 0xB1, DFW_OK},
+        {"bank_1 holds an image awaiting activation", 44, 0x01, DFW_OK},
+        {"bank_0 size puts bank 1 past the app data", 24, 0x80000, DFW_ERR_NO_SPACE},
+        {"torn settings page", 0, 0, DFW_ERR_SETTINGS_CRC},
     };
-    for (size_t i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
-        device_t d;
-        device_make(&d, DEV_52832_S132);
-        dfw_err_t want = DFW_ERR_SETTINGS_CRC; /* last round: a torn settings page */
-        if (i < sizeof(cases) / sizeof(cases[0])) {
-            settings_put(&d, cases[i].off, cases[i].value);
-            want = cases[i].err;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        dfwt_device_t d;
+        dfwt_device_make(&d, DFWT_52832_S132);
+        if (cases[i].off != 0) {
+            dfwt_settings_put(&d, cases[i].off, cases[i].value);
         } else {
             d.f->mem[0x7F000 + 30] ^= 1;
         }
         dfw_stage_t st;
         dfw_stage_init(&st);
         bool more = true;
-        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), want);
-        assert_false(more);
-        unsigned reads = d.f->reads;
-        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
-        assert_false(more);
-        assert_int_equal(d.f->reads, reads); /* decided once per state */
-        assert_int_equal(flash_ops(&d), 0);
-        device_free(&d);
+        dfw_err_t err = dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more);
+        if (err != cases[i].err || more) {
+            fail_msg("%s: idle_erase gave %d (want %d), more %d", cases[i].what, err, cases[i].err,
+                     more);
+        }
+        expect_idle_settled(&d, &st, DFW_OK); /* decided once per state */
+        assert_int_equal(dfwt_flash_ops(d.f), 0);
+        dfwt_device_free(&d);
     }
 }
 
@@ -1463,37 +1089,28 @@ static void test_dfw_stage_idle_does_nothing_unless_bank1_is_free(void **state)
  */
 static void test_dfw_stage_idle_stops_at_begin_and_staging_skips_its_pages(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132"); /* pages 0x33000..0x3F000 */
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    dfw_stage_t st;
-    dfw_stage_init(&st);
+    bench_t *b = *state; /* app_s132: pages 0x33000..0x3F000 */
+    dfwt_device_t *d = &b->d;
     bool more = false;
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+        assert_int_equal(dfw_stage_idle_erase(&b->st, &d->hal, &d->layout, true, &more), DFW_OK);
         assert_true(more);
     }
-    assert_int_equal(d.f->erases, 5);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, dat, dat_len), DFW_OK);
-    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_ERR_STATE);
+    assert_int_equal(d->f->erases, 5);
+    bench_begin(b);
+    assert_int_equal(dfw_stage_idle_erase(&b->st, &d->hal, &d->layout, true, &more), DFW_ERR_STATE);
     assert_false(more);
-    assert_int_equal(d.f->erases, 5);
-    write_range(&st, &img, 0, 2048, 0);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
-    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_ERR_STATE);
-    check_staged(&d, 0x33000, &img, dat, dat_len); /* every image page erased exactly once */
-    dfw_stage_init(&st);
-    unsigned ops = flash_ops(&d);
-    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+    assert_int_equal(d->f->erases, 5);
+    write_range(&b->st, &b->p.img, 0, 2048, 0);
+    bench_finish(b);
+    assert_int_equal(dfw_stage_idle_erase(&b->st, &d->hal, &d->layout, true, &more), DFW_ERR_STATE);
+    check_staged(d, 0x33000, &b->p); /* every image page erased exactly once */
+    dfw_stage_init(&b->st);
+    unsigned ops = dfwt_flash_ops(d->f);
+    assert_int_equal(dfw_stage_idle_erase(&b->st, &d->hal, &d->layout, true, &more), DFW_OK);
     assert_false(more);
-    assert_int_equal(flash_ops(&d), ops);
-    assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
-    device_free(&d);
-    free(img.d);
+    assert_int_equal(dfwt_flash_ops(d->f), ops);
+    assert_memory_equal(d->f->mem + 0x33000, b->p.img.d, b->p.img.n);
 }
 
 /*
@@ -1504,47 +1121,43 @@ static void test_dfw_stage_idle_stops_at_begin_and_staging_skips_its_pages(void 
 static void test_dfw_stage_torn_idle_erase_is_erased_again(void **state)
 {
     (void)state;
-    uint8_t dat[600];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132");
     for (int update_first = 0; update_first <= 1; update_first++) {
-        device_t d;
-        device_make(&d, DEV_52832_S132);
-        dfw_stage_t st;
-        dfw_stage_init(&st);
+        bench_t b;
+        bench_open(&b, DFWT_52832_S132, "app_signed.zip", "app_s132");
+        dfwt_flash_t *f = b.d.f;
         bool more = false;
         for (int i = 0; i < 3; i++) {
-            assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+            assert_int_equal(dfw_stage_idle_erase(&b.st, &b.d.hal, &b.d.layout, true, &more),
+                             DFW_OK);
         }
         /* The cut hits the erase of the 4th page (0x36000): a few stale bits survive. */
-        memset(d.f->mem + 0x36000, 0xFF, PAGE);
-        d.f->mem[0x36000 + 17] = 0xFB;
-        d.f->mem[0x36000 + 4000] = 0x7F;
-        memset(d.f->erase_count, 0, sizeof(d.f->erase_count));
-        d.f->erases = d.f->writes = 0;
-        dfw_stage_init(&st); /* the reboot */
+        memset(f->mem + 0x36000, 0xFF, PAGE);
+        f->mem[0x36000 + 17] = 0xFB;
+        f->mem[0x36000 + 4000] = 0x7F;
+        dfwt_flash_forget(f);
+        dfw_stage_init(&b.st); /* the reboot */
         if (update_first) {
-            stage_whole(&d, dat, dat_len, &img, 4096, 0);
-            assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
-            assert_int_equal(d.f->erase_count[0x36], 1);
-            assert_int_equal(erases_in(&d, 0x33000, 0x36000), 0); /* blank: skipped */
+            stage_whole(&b.d, &b.p, 4096, 0);
+            assert_memory_equal(f->mem + 0x33000, b.p.img.d, b.p.img.n);
+            assert_int_equal(f->erase_count[0x36], 1);
+            assert_int_equal(erases_in(&b.d, 0x33000, 0x36000), 0); /* blank: skipped */
         } else {
-            assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+            assert_int_equal(dfw_stage_idle_erase(&b.st, &b.d.hal, &b.d.layout, true, &more),
+                             DFW_OK);
             assert_true(more);
-            assert_int_equal(d.f->erase_count[0x36], 1); /* the torn page comes first */
-            assert_int_equal(d.f->erases, 1);
-            assert_true(page_is_blank(d.f->mem, 0x36000));
+            assert_int_equal(f->erase_count[0x36], 1); /* the torn page comes first */
+            assert_int_equal(f->erases, 1);
+            assert_true(dfwt_page_is_blank(f->mem, 0x36000));
         }
-        device_free(&d);
+        bench_close(&b);
     }
-    free(img.d);
 }
 
 static void test_dfw_stage_idle_rejects_misuse_and_stops_on_hal_error(void **state)
 {
     (void)state;
-    device_t d;
-    device_make(&d, DEV_52832_S132);
+    dfwt_device_t d;
+    dfwt_device_make(&d, DFWT_52832_S132);
     dfw_stage_t st;
     dfw_stage_init(&st);
     bool more = true;
@@ -1556,7 +1169,7 @@ static void test_dfw_stage_idle_rejects_misuse_and_stops_on_hal_error(void **sta
     assert_int_equal(dfw_stage_idle_erase(&st, &hal, &d.layout, true, &more), DFW_ERR_PARAM);
     assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, NULL, true, &more), DFW_ERR_PARAM);
     assert_false(more);
-    assert_int_equal(flash_ops(&d), 0);
+    assert_int_equal(dfwt_flash_ops(d.f), 0);
     assert_null(dfw_stage_dat_buf(NULL));
 
     d.f->fail_op = 2; /* the second erase fails */
@@ -1568,44 +1181,37 @@ static void test_dfw_stage_idle_rejects_misuse_and_stops_on_hal_error(void **sta
     assert_true(dfw_stage_hal_rc(&st) < 0);
     assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_ERR_ABORTED);
     assert_int_equal(d.f->ops_after_fail, 0);
-    device_free(&d);
+    dfwt_device_free(&d);
 }
 
 /* The caller may assemble the .dat in the stage's own buffer; begin then copies nothing. */
 static void test_dfw_stage_dat_assembled_in_place(void **state)
 {
-    (void)state;
-    uint8_t dat[600];
-    size_t dat_len = load_dat("app_signed", dat, sizeof(dat));
-    blob_t img = load_bin("app_s132");
-    device_t d;
-    device_make(&d, DEV_52832_S132);
-    dfw_stage_t st;
-    uint32_t scratch[DFW_SETTINGS_WORDS];
-    dfw_stage_init(&st);
-    uint8_t *buf = dfw_stage_dat_buf(&st);
+    bench_t *b = *state;
+    dfwt_device_t *d = &b->d;
+    const uint8_t *dat = b->p.dat;
+    size_t dat_len = b->p.dat_len;
+    uint8_t *buf = dfw_stage_dat_buf(&b->st);
     assert_non_null(buf);
     bool more = false;
-    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+    assert_int_equal(dfw_stage_idle_erase(&b->st, &d->hal, &d->layout, true, &more), DFW_OK);
     for (size_t off = 0; off < dat_len; off += 50) { /* piecewise, with idle work between */
         memcpy(buf + off, dat + off, dat_len - off < 50 ? dat_len - off : 50);
-        assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, true, &more), DFW_OK);
+        assert_int_equal(dfw_stage_idle_erase(&b->st, &d->hal, &d->layout, true, &more), DFW_OK);
     }
     /* A refused begin (settings unreadable for a moment) keeps the assembled bytes. */
-    d.f->fail_read = d.f->reads + 1;
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, buf, dat_len), DFW_ERR_FLASH);
-    d.f->fail_read = 0;
-    d.f->failed = 0;
+    d->f->fail_read = d->f->reads + 1;
+    assert_int_equal(dfw_stage_begin(&b->st, &d->hal, &d->layout, buf, dat_len), DFW_ERR_FLASH);
+    d->f->fail_read = 0;
+    d->f->failed = false;
     assert_memory_equal(buf, dat, dat_len);
-    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, buf, dat_len), DFW_OK);
-    write_range(&st, &img, 0, 2048, 0);
-    assert_int_equal(dfw_stage_finish(&st, scratch), DFW_RESET_REQUIRED);
-    uint8_t want[896];
-    expected_settings(d.before + 0x7F000, dat, dat_len, want);
-    assert_memory_equal(d.f->mem + 0x7F000, want, sizeof(want));
-    assert_memory_equal(d.f->mem + 0x33000, img.d, img.n);
-    device_free(&d);
-    free(img.d);
+    assert_int_equal(dfw_stage_begin(&b->st, &d->hal, &d->layout, buf, dat_len), DFW_OK);
+    write_range(&b->st, &b->p.img, 0, 2048, 0);
+    bench_finish(b);
+    uint8_t want[DFWT_SETTINGS_USED];
+    dfwt_expected_settings(d->before + 0x7F000, dat, dat_len, want);
+    assert_memory_equal(d->f->mem + 0x7F000, want, sizeof(want));
+    assert_memory_equal(d->f->mem + 0x33000, b->p.img.d, b->p.img.n);
 }
 
 static void test_dfw_stage_strerror_covers_every_code(void **state)
@@ -1655,7 +1261,7 @@ int main(void)
         cmocka_unit_test(test_dfw_stage_refuses_too_large_image_before_any_flash_op),
         cmocka_unit_test(test_dfw_stage_refuses_corrupt_sd_info_pointing_at_mbr),
         cmocka_unit_test(test_dfw_stage_full_image_up_to_app_data_area),
-        cmocka_unit_test(test_dfw_stage_refuses_out_of_order_offset),
+        BENCH_TEST(test_dfw_stage_refuses_out_of_order_offset, TINY),
         cmocka_unit_test(test_dfw_stage_refuses_bytes_past_image_end),
         cmocka_unit_test(test_dfw_stage_refuses_unusable_settings_page),
         cmocka_unit_test(test_dfw_stage_refuses_non_application_types),
@@ -1663,24 +1269,24 @@ int main(void)
         cmocka_unit_test(test_dfw_stage_hal_error_at_any_op_aborts_stage),
         cmocka_unit_test(test_dfw_stage_hal_read_error_aborts_stage),
         cmocka_unit_test(test_dfw_stage_readback_mismatch_fails_verify),
-        cmocka_unit_test(test_dfw_stage_reports_progress_for_same_boot_resume),
+        BENCH_TEST(test_dfw_stage_reports_progress_for_same_boot_resume, APP),
         cmocka_unit_test(test_dfw_stage_resume_after_reset_continues_from_page_start),
-        cmocka_unit_test(test_dfw_stage_resume_rejects_wrong_crc_or_length),
-        cmocka_unit_test(test_dfw_stage_refuses_settings_changed_since_begin),
-        cmocka_unit_test(test_dfw_stage_rejects_api_misuse),
+        BENCH_TEST(test_dfw_stage_resume_rejects_wrong_crc_or_length, APP),
+        BENCH_TEST(test_dfw_stage_refuses_settings_changed_since_begin, TINY),
+        BENCH_TEST(test_dfw_stage_rejects_api_misuse, TINY),
         cmocka_unit_test(test_dfw_stage_two_devices_interleaved),
-        cmocka_unit_test(test_dfw_stage_blank_bank1_needs_no_erase),
-        cmocka_unit_test(test_dfw_stage_almost_blank_page_is_erased),
+        BENCH_TEST(test_dfw_stage_blank_bank1_needs_no_erase, APP),
+        BENCH_TEST(test_dfw_stage_almost_blank_page_is_erased, APP),
         cmocka_unit_test(test_dfw_stage_skips_programming_ff_words),
         cmocka_unit_test(test_dfw_stage_erases_stale_pages_under_trailing_ff),
         cmocka_unit_test(test_dfw_stage_finish_verifies_skipped_words),
-        cmocka_unit_test(test_dfw_stage_resume_reerases_page_with_torn_word),
+        BENCH_TEST(test_dfw_stage_resume_reerases_page_with_torn_word, APP),
         cmocka_unit_test(test_dfw_stage_idle_erases_nonblank_pages_one_per_call),
         cmocka_unit_test(test_dfw_stage_idle_does_nothing_unless_bank1_is_free),
-        cmocka_unit_test(test_dfw_stage_idle_stops_at_begin_and_staging_skips_its_pages),
+        BENCH_TEST(test_dfw_stage_idle_stops_at_begin_and_staging_skips_its_pages, APP),
         cmocka_unit_test(test_dfw_stage_torn_idle_erase_is_erased_again),
         cmocka_unit_test(test_dfw_stage_idle_rejects_misuse_and_stops_on_hal_error),
-        cmocka_unit_test(test_dfw_stage_dat_assembled_in_place),
+        BENCH_TEST(test_dfw_stage_dat_assembled_in_place, APP),
         cmocka_unit_test(test_dfw_stage_strerror_covers_every_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
