@@ -58,6 +58,8 @@ struct sim {
     bool links_up;
     /* device */
     emu_hal_t hal_ctx;
+    uint64_t fence_hits; /* refused by the HAL's write fence since run_begin() */
+    char fence_msg[256];
     dfw_hal_t hal;
     dfw_layout_t layout;
     dfw_rx_t rx;
@@ -73,12 +75,13 @@ struct sim {
     bl_boot_report_t boot;
     uint32_t bank1;   /* where the bootloader looks for bank 1, from the last boot */
     bool cut_pending; /* plan's cut not armed yet */
+    bool host_wait;   /* plan's host_start_ms not waited yet */
     bool cable_out;   /* plan's disconnect in effect */
     bool cable_done;
     /* the run in progress */
     sim_report_t *rep;
     const session_image_t *img;
-    uint64_t ops0, faults0;
+    uint64_t ops0, faults0, erases0;
     uint32_t checked;    /* bank-1 bytes [0, checked) verified against the image */
     uint32_t acked_max;  /* highest firmware offset acknowledged in this run */
     uint64_t fw_sent_hi; /* highest firmware offset sent in this run */
@@ -103,6 +106,14 @@ static void dev_catch_up(sim_t *s)
 {
     if (dev_now(s) < now_ns(s))
         vclock_advance(&s->dclk, now_ns(s) - dev_now(s));
+}
+
+/* Page erases so far, whole or torn (the flash model's running total). */
+static uint64_t erase_count(const sim_t *s)
+{
+    flash_stats_t st;
+    flash_get_stats(s->dev->flash, &st);
+    return st.pages_erased;
 }
 
 static void advance_to(sim_t *s, uint64_t t)
@@ -303,9 +314,20 @@ static void add_rx_stats(dfw_rx_stats_t *a, const dfw_rx_stats_t *b, const dfw_r
     a->tx_errors += b->tx_errors - base->tx_errors;
 }
 
+/* Move what the write fence refused into the run's totals (the HAL is re-bound per boot). */
+static void fence_collect(sim_t *s)
+{
+    emu_fence_t *f = &s->hal_ctx.fence;
+    if (f->hits && s->fence_hits == 0)
+        emu_fence_format(f, s->fence_msg, sizeof(s->fence_msg));
+    s->fence_hits += f->hits;
+    f->hits = 0;
+}
+
 /* The application starts: a fresh receiver on the device's flash, as its actor. */
 static void app_start(sim_t *s)
 {
+    fence_collect(s);
     emu_hal_init(&s->hal_ctx, s->dev, emu_hal_app_actor(s->dev), &s->hal);
     emu_hal_layout(s->dev, &s->layout);
     dfw_link_t link = {s, dev_tx};
@@ -515,8 +537,11 @@ static void on_h2d_sent(sim_t *s, const frame_t *f)
 static transport_err_t tp_write(transport_t *t, const uint8_t *buf, size_t n)
 {
     sim_t *s = t->ctx;
-    if (s->rep->bytes_h2d == 0 && n > 0)
+    if (s->rep->bytes_h2d == 0 && n > 0) {
         s->rep->t_first_byte_ns = now_ns(s);
+        s->rep->ops_before_host = flash_op_count(s->dev->flash) - s->ops0;
+        s->rep->erases_before_host = erase_count(s) - s->erases0;
+    }
     s->rep->bytes_h2d += n;
     decode_all(&s->mh2d.tx_dec, buf, n, on_h2d_sent, s);
     /* The host OS buffers: the session does not wait for the line. */
@@ -584,6 +609,19 @@ static void on_event(void *ctx, const session_event_t *e)
 
 /* ---- runs -------------------------------------------------------------------------------- */
 
+/*
+ * Before the host starts (plan.host_start_ms): the device alone, from event to
+ * event, doing its idle work (and rebooting if the armed cut fires there).
+ */
+static void device_alone_until(sim_t *s, uint64_t t)
+{
+    while (now_ns(s) < t) {
+        dev_run(s, t);
+        uint64_t next = next_event(s);
+        advance_to(s, next < t ? next : t);
+    }
+}
+
 /* After the session: let the world run until nothing is in flight, so frame counts are final. */
 static void drain(sim_t *s)
 {
@@ -622,6 +660,9 @@ static void run_begin(sim_t *s, const session_image_t *img, sim_report_t *rep)
     s->ev.n = 0;
     s->ops0 = flash_op_count(s->dev->flash);
     s->faults0 = flash_fault_count(s->dev->flash);
+    s->hal_ctx.fence.hits = 0;
+    s->fence_hits = 0;
+    s->erases0 = erase_count(s);
     s->checked = s->acked_max = 0;
     s->fw_sent_hi = 0;
     s->h2d0 = s->h2d.stats;
@@ -649,6 +690,9 @@ static void run_end(sim_t *s, sim_report_t *rep)
         add_rx_stats(&rep->rx, &st, &s->rx_base);
     rep->flash_ops = flash_op_count(s->dev->flash) - s->ops0;
     rep->flash_faults = flash_fault_count(s->dev->flash) - s->faults0;
+    fence_collect(s);
+    rep->fence_hits = s->fence_hits;
+    snprintf(rep->fence_msg, sizeof(rep->fence_msg), "%s", s->fence_hits ? s->fence_msg : "");
     rep->link_h2d = link_diff(&s->h2d.stats, &s->h2d0);
     rep->link_d2h = link_diff(&s->d2h.stats, &s->d2h0);
     rep->fr_h2d = s->mh2d.fr;
@@ -668,6 +712,9 @@ session_err_t sim_run_image(sim_t *s, const session_image_t *img, sim_report_t *
                       .drain = tp_drain,
                       .baud = s->h2d.p.baud};
     snprintf(tp.path, sizeof(tp.path), "sim:%s", s->h2d.p.name);
+    if (s->host_wait)
+        device_alone_until(s, s->plan.host_start_ms * NS_PER_MS);
+    s->host_wait = false;
     session_config_t cfg = {&tp,           host_now_ms, s, on_event, s, tp.baud, s->cfg.timeout_ms,
                             s->cfg.retries};
     rep->t_start_ns = now_ns(s);
@@ -746,6 +793,7 @@ int sim_reset(sim_t *s, const sim_plan_t *plan)
     s->state = DEV_RUNNING;
     s->tx_done_ns = 0;
     s->cut_pending = s->plan.cut_op != 0;
+    s->host_wait = s->plan.host_start_ms != 0;
     s->cable_out = s->cable_done = false;
     app_start(s);
     return open_links(s, &s->plan);
@@ -792,6 +840,23 @@ static int patch_fwid(sim_t *s)
     return flash_load(s->dev->flash, EMU_SD_FWID_ADDR, w, sizeof(w)) == FLASH_OK ? 0 : -1;
 }
 
+/*
+ * An earlier update's leftovers in bank 1 (sim_config_t.bank1_init), where the
+ * running app's next update will be staged. Loaded like a programmer would:
+ * the bootloader ignores bank 1 while no update is pending, so the boot that
+ * preceded this stays valid.
+ */
+static int load_bank1(sim_t *s)
+{
+    uint32_t b1 = emu_bank1_start(s->dev, s->boot.bank0_size);
+    if (!s->cfg.bank1_init || !s->cfg.bank1_init_len)
+        return 0;
+    if ((uint64_t)b1 + s->cfg.bank1_init_len > s->flash_size)
+        return -1;
+    flash_err_t e = flash_load(s->dev->flash, b1, s->cfg.bank1_init, s->cfg.bank1_init_len);
+    return e == FLASH_OK ? 0 : -1;
+}
+
 sim_t *sim_new(const sim_config_t *cfg, char *err, size_t err_len)
 {
     sim_t *s = calloc(1, sizeof(*s));
@@ -815,6 +880,9 @@ sim_t *sim_new(const sim_config_t *cfg, char *err, size_t err_len)
         return sim_fail(s, err, err_len, "the new device does not boot its app: %s (%s)",
                         bl_state_name(s->boot.state), s->boot.reason ? s->boot.reason : "");
     s->flash_size = flash_chip(s->dev->flash)->size;
+    if (load_bank1(s) != 0)
+        return sim_fail(s, err, err_len, "cannot load %u bytes into bank 1", cfg->bank1_init_len);
+    s->cfg.bank1_init = NULL; /* borrowed for sim_new() only */
     s->pristine = malloc(s->flash_size);
     if (!s->pristine)
         return sim_fail(s, err, err_len, "sim_new: no memory for the snapshot");

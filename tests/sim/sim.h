@@ -69,6 +69,12 @@ typedef struct sim_plan {
     uint64_t cut_seed;         /* drives a torn operation's outcome */
     uint64_t disconnect_at_ms; /* pull the cable (both directions) at this virtual time; 0: never */
     uint64_t disconnect_ms;    /* ... for this long */
+    /*
+     * The host starts its session this long after the device booted (first
+     * run after sim_new()/sim_reset() only); meanwhile the device runs alone
+     * and does its idle work (bank-1 pre-erase), cut included. 0: at once.
+     */
+    uint64_t host_start_ms;
 } sim_plan_t;
 
 typedef struct sim_config {
@@ -86,7 +92,15 @@ typedef struct sim_config {
      * is 0x0100: without this the bootloader rightly rejects it.
      */
     uint16_t sd_fwid;
-    bool no_idle_work;   /* the main loop without dfw_rx_idle() (bank-1 pre-erase): to compare */
+    bool no_idle_work; /* the main loop without dfw_rx_idle() (bank-1 pre-erase): to compare */
+    /*
+     * Bank 1 as an earlier update left it, e.g. a copy of the running image
+     * (what an activation leaves): loaded at bank 1's start (placed for the
+     * running app, as the bootloader places it) into the pristine snapshot.
+     * NULL: blank, as `dfuart-emu create` leaves it. Read during sim_new() only.
+     */
+    const uint8_t *bank1_init;
+    uint32_t bank1_init_len;
     uint32_t boot_ms;    /* reset to the application answering; 0: SIM_BOOT_MS */
     uint32_t timeout_ms; /* session timeout; 0: SIM_TIMEOUT_MS */
     uint32_t retries;    /* session retry budget; 0: SIM_RETRIES */
@@ -132,10 +146,12 @@ typedef struct sim_report {
     link_stats_t link_h2d, link_d2h; /* the links' fault counters during this run */
     sim_frames_t fr_h2d, fr_d2h;
     /* device */
-    uint64_t flash_ops;         /* flash operations during this run, boots included */
-    uint64_t ops_session;       /* of those, until session_run() returned (the rest: idle work) */
-    uint64_t ops_before_commit; /* ops of this run before the device handled COMMIT */
-    uint32_t device_resets;     /* resets the device went through: COMMIT + power cuts */
+    uint64_t flash_ops;          /* flash operations during this run, boots included */
+    uint64_t ops_session;        /* of those, until session_run() returned (the rest: idle work) */
+    uint64_t ops_before_commit;  /* ops of this run before the device handled COMMIT */
+    uint64_t ops_before_host;    /* ops of this run before the host's first byte (idle work) */
+    uint64_t erases_before_host; /* of those, page erases (whole or torn) */
+    uint32_t device_resets;      /* resets the device went through: COMMIT + power cuts */
     uint32_t commit_resets, cut_resets;
     uint32_t boot_runs;         /* bl_boot_run() calls (> resets when a cut hit a boot) */
     uint32_t bootloader_resets; /* extra resets the bootloader did itself (activation) */
@@ -148,6 +164,8 @@ typedef struct sim_report {
     dfw_rx_stats_t rx;     /* the receivers' counters, summed over boots */
     uint32_t bad_acks;     /* acknowledged bank-1 bytes that differed from the image */
     char bad_ack_msg[160]; /* the first of them */
+    uint64_t fence_hits;   /* device-code erases/writes outside bank 1 + settings (emu_hal.h) */
+    char fence_msg[256];   /* the first of them */
     uint64_t flash_faults; /* new entries in the flash model's fault log */
     /* session events, in order */
     const sim_event_t *events;
@@ -176,10 +194,12 @@ int sim_reset(sim_t *sim, const sim_plan_t *plan);
 
 /*
  * Run one session to its end with `img` (borrowed). The plan's power cut is
- * armed at the start of the first run after sim_new()/sim_reset(); a second
- * run continues on the same device, clock and links (e.g. re-running a
- * session that gave up). After the session the world runs until the links
- * are quiet, so the frame counts are final. Returns rep->err.
+ * armed at the start of the first run after sim_new()/sim_reset(), and that
+ * run's host starts at plan.host_start_ms; a second run continues on the
+ * same device, clock and links at once (e.g. re-running a session that gave
+ * up). After the session the world runs until the links are quiet and the
+ * device's idle work is done, so the frame and op counts are final. Returns
+ * rep->err.
  */
 session_err_t sim_run_image(sim_t *sim, const session_image_t *img, sim_report_t *rep);
 

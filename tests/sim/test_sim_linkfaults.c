@@ -145,6 +145,8 @@ static void one_run(sim_t *s, const char *profile, uint64_t seed, tally_t *t)
         fail_msg("%s: %s: %s", what, session_strerror(e), r.res.msg);
     if (r.bad_acks)
         fail_msg("%s: corrupted data in flash: %s", what, r.bad_ack_msg);
+    if (r.fence_hits)
+        fail_msg("%s: %s", what, r.fence_msg);
     assert_true(sim_bank0_equals(s, g_img.bin, g_img.bin_len));
     assert_int_equal(sim_app_version(s), g_img.fw_version);
     assert_int_equal(r.flash_faults, 0);
@@ -245,6 +247,7 @@ static void test_sim_link_disconnect_mid_transfer(void **state)
         fail_msg("%s", r.res.msg);
     assert_true(sim_bank0_equals(s, g_img.bin, g_img.bin_len));
     assert_int_equal(r.bad_acks, 0);
+    assert_int_equal(r.fence_hits, 0);
     assert_true(r.fr_h2d.damaged + r.fr_d2h.damaged > 0);
     assert_true(count_retries(&r, true) > 0);
     assert_true(r.t_total_ns > clean.t_total_ns + 1000000000ull); /* the second was lost */

@@ -3,7 +3,8 @@
  * co-simulation (sim.h). A clean run counts the operations of the whole flow
  * as the device sees it: idle pre-erase, staging over the protocol, the
  * settings commit, the bootloader's post-validation, the activation copy and
- * its settings writes, up to the INFO the new application sends. Then, for
+ * its settings writes, the INFO the new application sends, and the new
+ * application's own idle pre-erase until the device is quiet. Then, for
  * every operation i and every mode (before / torn / after), a fresh device
  * (sim_reset: the pristine snapshot) loses power at operation i, reboots
  * through the bootloader replay, and the host, which keeps running, recovers
@@ -13,11 +14,20 @@
  * again and the new image must then run. The firmware bytes sent beyond one
  * copy of the image (a clean run sends each byte once) must stay bounded.
  *
+ * Scenarios: a blank bank 1 (as `dfuart-emu create` leaves it), and bank 1
+ * holding what an earlier activation left (issue #6), so that the device
+ * pre-erases it while idle before the host comes; the clean run must show
+ * those erases, or the scenario would silently be the blank one again.
+ *
  * Usage: test_sim_powercut [--sweep]. Without --sweep (CTest labels unit,
  * sim) a deterministic subset: every 97th operation (241st for 300 KB) plus
  * the operations from COMMIT on (the settings commit, the boot's first
  * settings writes) and the last ones (the end of the activation and its
- * settings writes). With --sweep (label sweep) every operation.
+ * settings writes); for the idle scenarios the ops of their idle phases
+ * (every one; every 15th for 300 KB) and a stride (every 797th for 300 KB),
+ * since what follows the pre-erase is the blank-bank flow the others cover. With --sweep (label
+ * sweep) every operation, except that the 300 KB idle scenario takes every
+ * op of its idle phase and every 7th of the rest, to keep the sweep's time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -48,6 +58,16 @@ typedef struct {
     const char *old_app, *pkg;
     uint32_t stride;                /* subset: every stride-th op ... */
     uint32_t near_commit, near_end; /* ... the ops from COMMIT on, and the last ops */
+    /*
+     * Idle pre-erase scenarios (all 0 for a blank bank 1). Bank 1 starts as an
+     * activation leaves it: a copy of the running app, then (up to stale_len)
+     * an older, longer image's bytes. The host starts at host_start_ms.
+     */
+    uint32_t stale_len;
+    uint64_t host_start_ms;
+    uint32_t idle_stride;  /* subset: every idle_stride-th op of the idle phases */
+    uint32_t sweep_stride; /* --sweep: every op of the idle phases, every sweep_stride-th
+                              of the rest (0 or 1: every op) */
 } scenario_t;
 
 typedef struct {
@@ -57,7 +77,9 @@ typedef struct {
     session_image_t img;
     uint8_t *old;
     size_t old_len;
-    uint64_t ops, commit_op; /* of the clean run */
+    uint64_t ops, commit_op;      /* of the clean run, idle work after the session included */
+    uint64_t host_op, session_op; /* ops before the host's first byte, and until it ended */
+    uint64_t idle_erases;         /* page erases before the host's first byte */
     /* results */
     unsigned tried, bricks, wrong, dfu, dfu_spec, reruns;
     uint64_t max_resent, max_resent_resumed;
@@ -66,6 +88,29 @@ typedef struct {
 } sweep_t;
 
 static const char *const mode_name[] = {"before", "after", "torn"};
+
+/*
+ * Bank 1 as a device updated before holds it: the copy of the running image
+ * that the activation copied from (0xFF to its page end, as staging leaves
+ * it), then an older image's bytes up to sc->stale_len. The device's idle
+ * verdict (dfw_stage.c idle_verdict) sees the copy and pre-erases.
+ */
+static uint8_t *stale_bank1(const scenario_t *sc, const uint8_t *old, size_t old_len, uint32_t *len)
+{
+    size_t copy_end = (old_len + PAGE - 1u) / PAGE * PAGE;
+    *len = sc->stale_len > copy_end ? sc->stale_len : (uint32_t)copy_end;
+    uint8_t *b = malloc(*len);
+    if (!b)
+        return NULL;
+    memcpy(b, old, old_len);
+    memset(b + old_len, 0xFF, copy_end - old_len);
+    uint64_t x = 0x5DEECE66Dull; /* xorshift: arbitrary, fixed */
+    for (size_t i = copy_end; i < *len; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        b[i] = (uint8_t)(x >> 32);
+    }
+    return b;
+}
 
 static sim_config_t device(const scenario_t *sc)
 {
@@ -82,13 +127,33 @@ static sim_config_t device(const scenario_t *sc)
     return c;
 }
 
+static sim_plan_t plan_for(const scenario_t *sc, uint64_t op, flash_cut_mode_t mode)
+{
+    sim_plan_t p = {.link_h2d = "usb-1M",
+                    .link_d2h = "usb-1M",
+                    .cut_op = op,
+                    .cut_mode = mode,
+                    .cut_seed = op * 2654435761u + (uint64_t)mode,
+                    .host_start_ms = sc->host_start_ms};
+    return p;
+}
+
 static void sweep_open(sweep_t *w, const scenario_t *sc)
 {
     memset(w, 0, sizeof(*w));
     w->sc = sc;
+    w->old = fix_read_file(sc->old_app, &w->old_len);
     sim_config_t c = device(sc);
+    uint8_t *stale = NULL;
+    if (sc->host_start_ms) {
+        stale = stale_bank1(sc, w->old, w->old_len, &c.bank1_init_len);
+        assert_non_null(stale);
+        c.bank1_init = stale;
+    }
+    c.plan = plan_for(sc, 0, FLASH_CUT_BEFORE);
     char err[320];
     w->sim = sim_new(&c, err, sizeof(err));
+    free(stale);
     if (!w->sim)
         fail_msg("%s", err);
     pkg_diag_t d;
@@ -101,7 +166,6 @@ static void sweep_open(sweep_t *w, const scenario_t *sc)
                                (uint32_t)a->bin_len,
                                a->init.has_fw_version,
                                a->init.fw_version};
-    w->old = fix_read_file(sc->old_app, &w->old_len);
 }
 
 static void sweep_close(sweep_t *w)
@@ -111,29 +175,30 @@ static void sweep_close(sweep_t *w)
     sim_free(w->sim);
 }
 
-static sim_plan_t plan_for(uint64_t op, flash_cut_mode_t mode)
-{
-    sim_plan_t p = {.link_h2d = "usb-1M",
-                    .link_d2h = "usb-1M",
-                    .cut_op = op,
-                    .cut_mode = mode,
-                    .cut_seed = op * 2654435761u + (uint64_t)mode};
-    return p;
-}
-
-/* The clean reference run: how many operations the flow has, and where COMMIT is. */
+/*
+ * The clean reference run: how many operations the flow has, and where COMMIT
+ * is. The flow ends when the world is quiet, not when the session returns:
+ * the new app's idle pre-erase after the activation is part of it.
+ */
 static void count_ops(sweep_t *w)
 {
     sim_report_t r;
-    sim_plan_t clean = plan_for(0, FLASH_CUT_BEFORE); /* same links as the cut runs, no cut */
+    sim_plan_t clean = plan_for(w->sc, 0, FLASH_CUT_BEFORE); /* as the cut runs, no cut */
     assert_int_equal(sim_reset(w->sim, &clean), 0);
     assert_int_equal(sim_run_image(w->sim, &w->img, &r), SESSION_OK);
     assert_int_equal(r.fw_payload, w->img.bin_len);
     assert_int_equal(r.bad_acks, 0);
+    assert_int_equal(r.fence_hits, 0);
     assert_true(sim_bank0_equals(w->sim, w->img.bin, w->img.bin_len));
-    w->ops = r.ops_session;
+    w->ops = r.flash_ops;
     w->commit_op = r.ops_before_commit;
+    w->host_op = r.ops_before_host;
+    w->session_op = r.ops_session;
+    w->idle_erases = r.erases_before_host;
     assert_true(w->commit_op > 0 && w->commit_op < w->ops);
+    /* An idle scenario must really pre-erase, or it is the blank-bank case again. */
+    if (w->sc->host_start_ms)
+        assert_true(w->idle_erases > 0);
 }
 
 static bool runs_new(const sweep_t *w)
@@ -200,15 +265,16 @@ static bool judge_after_cut(sweep_t *w, uint64_t op, flash_cut_mode_t mode, cons
 
 static void cut_once(sweep_t *w, uint64_t op, flash_cut_mode_t mode)
 {
-    sim_plan_t p = plan_for(op, mode);
+    sim_plan_t p = plan_for(w->sc, op, mode);
     sim_report_t r;
     assert_int_equal(sim_reset(w->sim, &p), 0);
     session_err_t e = sim_run_image(w->sim, &w->img, &r);
     w->tried++;
     if (!r.cut_fired)
         fail_msg("cut %s at op %llu did not fire", mode_name[mode], (unsigned long long)op);
-    if (r.bad_acks)
-        fail_msg("cut %s at op %llu: %s", mode_name[mode], (unsigned long long)op, r.bad_ack_msg);
+    if (r.bad_acks || r.fence_hits)
+        fail_msg("cut %s at op %llu: %s", mode_name[mode], (unsigned long long)op,
+                 r.bad_acks ? r.bad_ack_msg : r.fence_msg);
     uint64_t sent = r.fw_payload;
     if (!judge_after_cut(w, op, mode, &r))
         return;
@@ -217,8 +283,9 @@ static void cut_once(sweep_t *w, uint64_t op, flash_cut_mode_t mode)
         note(w, op, mode, runs_old(w) ? "old image runs, re-run" : "re-run", &r);
         e = sim_run_image(w->sim, &w->img, &r);
         sent += r.fw_payload;
-        if (r.bad_acks)
-            fail_msg("re-run after cut at op %llu: %s", (unsigned long long)op, r.bad_ack_msg);
+        if (r.bad_acks || r.fence_hits)
+            fail_msg("re-run after cut at op %llu: %s", (unsigned long long)op,
+                     r.bad_acks ? r.bad_ack_msg : r.fence_msg);
     } else if (sent - w->img.bin_len > w->max_resent_resumed) {
         w->max_resent_resumed = sent - w->img.bin_len;
     }
@@ -233,12 +300,55 @@ static void cut_once(sweep_t *w, uint64_t op, flash_cut_mode_t mode)
     }
 }
 
+/* Idle work: before the host's first byte, and after the session (the new app's pre-erase). */
+static bool in_idle_phase(const sweep_t *w, uint64_t op)
+{
+    return op <= w->host_op || op > w->session_op;
+}
+
+static bool every(uint64_t op, uint32_t stride)
+{
+    return stride <= 1u || op % stride == 1u;
+}
+
 /* Deterministic subset: every 97th op, the ops from COMMIT on, and the last ones. */
 static bool in_subset(const sweep_t *w, uint64_t op)
 {
-    return op % w->sc->stride == 1u ||
-           (op >= w->commit_op && op <= w->commit_op + w->sc->near_commit) ||
-           op + w->sc->near_end > w->ops;
+    const scenario_t *sc = w->sc;
+    return op % sc->stride == 1u || (op >= w->commit_op && op <= w->commit_op + sc->near_commit) ||
+           op + sc->near_end > w->ops || (in_idle_phase(w, op) && every(op, sc->idle_stride));
+}
+
+/*
+ * --sweep: every op, but a sampled scenario (sweep_stride > 1) takes every op
+ * of its idle phases and the subset, and a stride of the rest: after the
+ * pre-erase, its update is the blank-bank flow another scenario sweeps whole.
+ */
+static bool in_sweep(const sweep_t *w, uint64_t op)
+{
+    return every(op, w->sc->sweep_stride) || in_idle_phase(w, op) || in_subset(w, op);
+}
+
+/* One summary line per scenario (the format CI logs are read for), then the details. */
+static void print_summary(const sweep_t *w)
+{
+    char how[64] = "subset";
+    if (g_sweep && w->sc->sweep_stride > 1u)
+        snprintf(how, sizeof(how), "idle phases and every %uth other op x 3 modes",
+                 w->sc->sweep_stride);
+    else if (g_sweep)
+        snprintf(how, sizeof(how), "every operation x 3 modes");
+    printf("power cuts %s: operations %llu, cuts tried %u, bricks %u, wrong images %u, max bytes "
+           "re-sent %llu\n",
+           w->sc->name, (unsigned long long)w->ops, w->tried, w->bricks, w->wrong,
+           (unsigned long long)w->max_resent);
+    printf("  (%s; host's first byte after op %llu (%llu idle erases), COMMIT at op %llu, session "
+           "ends at op %llu; sessions re-run %u; stayed in DFU mode %u, all as the spec says: %s; "
+           "max re-sent without a re-run %llu; worst: cut %s at op %llu)\n",
+           how, (unsigned long long)w->host_op, (unsigned long long)w->idle_erases,
+           (unsigned long long)w->commit_op, (unsigned long long)w->session_op, w->reruns, w->dfu,
+           w->dfu == w->dfu_spec ? "yes" : "NO", (unsigned long long)w->max_resent_resumed,
+           mode_name[w->worst_mode], (unsigned long long)w->worst_op);
 }
 
 static void power_cuts(const scenario_t *sc)
@@ -250,20 +360,11 @@ static void power_cuts(const scenario_t *sc)
     unsigned want = 0;
     for (size_t m = 0; m < 3; m++)
         for (uint64_t op = 1; op <= w.ops; op++)
-            if (g_sweep || in_subset(&w, op)) {
+            if (g_sweep ? in_sweep(&w, op) : in_subset(&w, op)) {
                 cut_once(&w, op, modes[m]);
                 want++;
             }
-    printf("power cuts %s: operations %llu, cuts tried %u, bricks %u, wrong images %u, max bytes "
-           "re-sent %llu\n",
-           sc->name, (unsigned long long)w.ops, w.tried, w.bricks, w.wrong,
-           (unsigned long long)w.max_resent);
-    printf("  (%s; COMMIT at op %llu; sessions re-run %u; stayed in DFU mode %u, all as the spec "
-           "says: %s; max re-sent without a re-run %llu; worst: cut %s at op %llu)\n",
-           g_sweep ? "every operation x 3 modes" : "subset", (unsigned long long)w.commit_op,
-           w.reruns, w.dfu, w.dfu == w.dfu_spec ? "yes" : "NO",
-           (unsigned long long)w.max_resent_resumed, mode_name[w.worst_mode],
-           (unsigned long long)w.worst_op);
+    print_summary(&w);
     assert_int_equal(w.tried, want);
     assert_int_equal(w.bricks, 0);
     assert_int_equal(w.wrong, 0);
@@ -281,20 +382,65 @@ static void power_cuts(const scenario_t *sc)
 
 /* Subsets: all of the 52832's post-COMMIT ops; the 52840's COMMIT and first boot writes, and
  * the end of its activation (its last copy chunk and settings writes). */
-static const scenario_t LARGE_52840 = {"nRF52840 300 KB (app_signed_large.zip)",
-                                       BL_CHIP_NRF52840,
-                                       IMAGES "app_s132.bin",
-                                       PKGS "app_signed_large.zip",
-                                       241,
-                                       8,
-                                       10};
-static const scenario_t V2_52832 = {"nRF52832 50 KB (app_signed_v2.zip)",
-                                    BL_CHIP_NRF52832,
-                                    IMAGES "app_s132.bin",
-                                    PKGS "app_signed_v2.zip",
-                                    97,
-                                    64,
-                                    0};
+static const scenario_t LARGE_52840 = {.name = "nRF52840 300 KB (app_signed_large.zip)",
+                                       .chip = BL_CHIP_NRF52840,
+                                       .old_app = IMAGES "app_s132.bin",
+                                       .pkg = PKGS "app_signed_large.zip",
+                                       .stride = 241,
+                                       .near_commit = 8,
+                                       .near_end = 10};
+static const scenario_t V2_52832 = {.name = "nRF52832 50 KB (app_signed_v2.zip)",
+                                    .chip = BL_CHIP_NRF52832,
+                                    .old_app = IMAGES "app_s132.bin",
+                                    .pkg = PKGS "app_signed_v2.zip",
+                                    .stride = 97,
+                                    .near_commit = 64};
+
+/*
+ * Idle pre-erase (issue #6). The 52832 device booted with bank 1 holding a copy of its app
+ * (what an activation of a same-size image leaves); the host comes while it pre-erases (0.5 s
+ * after the boot: ~5 of 13 pages done), so HELLO waits for an erase, START stops the pre-erase
+ * and staging erases the rest; after the activation bank 1 again holds a copy of the running
+ * app (v2), which the new app pre-erases while the flow runs to its quiet end. Every op.
+ */
+static const scenario_t V2_52832_IDLE = {.name = "nRF52832 50 KB (app_signed_v2.zip), bank 1 "
+                                                 "pre-erased while idle, host at 0.5 s",
+                                         .chip = BL_CHIP_NRF52832,
+                                         .old_app = IMAGES "app_s132.bin",
+                                         .pkg = PKGS "app_signed_v2.zip",
+                                         .stride = 97,
+                                         .host_start_ms = 500,
+                                         .idle_stride = 1};
+/*
+ * The 52840 device booted with bank 1 holding the copy of its app and then an older image
+ * over the whole new image's span (74 pages); the host comes 8 s later, when the pre-erase
+ * has finished: the common case, an update long after the boot. From then on the flow is the
+ * blank-bank one LARGE_52840 sweeps whole, so the sweep samples it (sweep_stride) and takes
+ * every idle-phase op. (After this activation bank 1 starts with the staged image's tail, not
+ * a copy: the new app keeps it for DFW_RX_DISCARD_S, so no idle op follows the session.)
+ */
+static const scenario_t LARGE_52840_IDLE = {.name = "nRF52840 300 KB (app_signed_large.zip), bank "
+                                                    "1 pre-erased while idle, host at 8 s",
+                                            .chip = BL_CHIP_NRF52840,
+                                            .old_app = IMAGES "app_s132.bin",
+                                            .pkg = PKGS "app_signed_large.zip",
+                                            .stride = 797,       /* the update: the blank flow */
+                                            .stale_len = 303104, /* ALIGN_UP_4K(302 280) */
+                                            .host_start_ms = 8000,
+                                            .idle_stride = 15,
+                                            .sweep_stride = 7};
+
+static void test_sim_power_cut_52832_v2_idle_erase(void **state)
+{
+    (void)state;
+    power_cuts(&V2_52832_IDLE);
+}
+
+static void test_sim_power_cut_52840_large_idle_erase(void **state)
+{
+    (void)state;
+    power_cuts(&LARGE_52840_IDLE);
+}
 
 static void test_sim_power_cut_52840_large(void **state)
 {
@@ -328,6 +474,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sim_power_cut_52832_v2),
         cmocka_unit_test(test_sim_power_cut_52840_large),
+        cmocka_unit_test(test_sim_power_cut_52832_v2_idle_erase),
+        cmocka_unit_test(test_sim_power_cut_52840_large_idle_erase),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -104,6 +104,7 @@ static void clean_update(bl_chip_t chip, const char *old_app, const char *pkg_na
     assert_int_equal(r.fw_payload, img.bin_len); /* every byte exactly once */
     assert_int_equal(r.fw_resent, 0);
     assert_int_equal(r.bad_acks, 0);
+    assert_int_equal(r.fence_hits, 0);
     assert_int_equal(r.flash_faults, 0);
     assert_int_equal(r.fr_h2d.damaged + r.fr_d2h.damaged, 0);
     assert_int_equal(r.rx.no_buffer, 0); /* the host kept to the window */
@@ -160,6 +161,7 @@ static void test_sim_rejected_package_keeps_the_old_app(void **state)
     assert_int_equal(sim_app_version(s), 1);
     assert_int_equal(r.device_resets, 1);
     assert_int_equal(r.bad_acks, 0);
+    assert_int_equal(r.fence_hits, 0);
     free(old);
     sim_free(s);
 }
