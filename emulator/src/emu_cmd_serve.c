@@ -33,7 +33,7 @@
  * 1 and the settings page is refused and stops serve (exit 70) before any
  * further acknowledgement or checkpoint.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* ppoll(): waits to the nanosecond, not rounded up to a millisecond */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -62,7 +62,7 @@
 
 #define LINK_SEED_D2H 0x5DEECE66Dull /* the reply direction draws other dice */
 
-enum { O_PTY = 256, O_BAUD, O_JSON, O_LINK, O_LINK_SEED };
+enum { O_PTY = 256, O_BAUD, O_JSON, O_LINK, O_LINK_SEED, O_FLASH_TIMING };
 
 static const emu_opt_t serve_opts[] = {
     {{"pty", required_argument, NULL, O_PTY},
@@ -79,6 +79,10 @@ static const emu_opt_t serve_opts[] = {
     {{"link-seed", required_argument, NULL, O_LINK_SEED},
      "N",
      "seed of --link's faults (default 1): the same seed, the same dice"},
+    {{"flash-timing", no_argument, NULL, O_FLASH_TIMING},
+     NULL,
+     "the chip is busy while its flash works: each erase/write takes the chip's time\n"
+     "(the virtual clock's nRF52 table) before the next frame is handled or a reply leaves"},
     {{"json", no_argument, NULL, O_JSON},
      NULL,
      "print events as JSON Lines (serving, reset, exit)"},
@@ -101,6 +105,7 @@ typedef struct {
     bool json;
     const link_profile_t *profile; /* --link, or NULL */
     uint32_t seed;
+    bool flash_timing;
 } serve_args_t;
 
 typedef struct {
@@ -128,6 +133,10 @@ typedef struct {
     uint64_t tx_next;        /* egress: the same for the output queue */
     bool tx_blocked;         /* the pty took nothing: wait for POLLOUT */
     bool hup;                /* the master reported a hang-up: back off instead of spinning */
+    uint64_t vclock_seen;    /* the device clock when flash time was last charged */
+    uint64_t busy_until;     /* --flash-timing: the chip's flash work ends (monotonic ns) */
+    uint64_t busy_ns;        /* total flash time charged */
+    bool rebooting;          /* busy in the bootloader: host bytes are lost, nothing answers */
     uint8_t held[HELD_CAP];
     size_t held_len;
     uint8_t out[OUT_CAP];
@@ -168,6 +177,17 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+/*
+ * poll() for at most `ns`: paced bytes and flash work end at nanosecond
+ * deadlines, and poll()'s millisecond timeout, rounded up at every wait,
+ * would add up to a few percent of an update at 1 Mbaud.
+ */
+static int wait_for(struct pollfd *fds, nfds_t n, uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+    return ppoll(fds, n, &ts, NULL);
+}
+
 /* ---- options -------------------------------------------------------------------------- */
 
 static void list_profiles(void)
@@ -194,8 +214,8 @@ static int on_link(serve_args_t *a, const char *val)
 static int on_opt(void *args, int id, const char *val)
 {
     serve_args_t *a = args;
-    if (id == O_JSON) {
-        a->json = true;
+    if (id == O_JSON || id == O_FLASH_TIMING) {
+        *(id == O_JSON ? &a->json : &a->flash_timing) = true;
         return -1;
     }
     if (id == O_PTY) {
@@ -251,15 +271,39 @@ static int save_durable(serve_t *s)
     return rc;
 }
 
+/* ---- flash time (--flash-timing) ---------------------------------------------------------- */
+
+/*
+ * The flash model charged the device's virtual clock for every erase and
+ * write; with --flash-timing the chip is busy that long in wall time: like
+ * the nRF52's CPU during an NVMC operation, the main loop handles nothing,
+ * while the UART (the ISR, dfw_rx_input) still takes bytes.
+ */
+static void charge(serve_t *s)
+{
+    uint64_t v = vclock_now(&s->dev->clock), spent = v - s->vclock_seen;
+    s->vclock_seen = v;
+    if (!s->a->flash_timing || spent == 0)
+        return;
+    uint64_t now = mono_ns();
+    s->busy_until = (s->busy_until > now ? s->busy_until : now) + spent;
+    s->busy_ns += spent;
+}
+
+static bool busy(const serve_t *s, uint64_t now)
+{
+    return now < s->busy_until;
+}
+
 /* ---- replies: held until checkpointed, then paced onto the pty ------------------------ */
 
 static void queue_out(serve_t *s, const uint8_t *p, size_t n)
 {
     if (s->out_len == 0) {
         s->out_head = 0;
-        uint64_t now = mono_ns();
-        if (s->tx_next < now)
-            s->tx_next = now; /* the line was idle: the first byte starts now */
+        uint64_t now = mono_ns(), start = now > s->busy_until ? now : s->busy_until;
+        if (s->tx_next < start)
+            s->tx_next = start; /* the line was idle: the first byte starts now */
     }
     if (s->out_head + s->out_len + n > OUT_CAP) {
         memmove(s->out, s->out + s->out_head, s->out_len);
@@ -292,7 +336,8 @@ static void emit(serve_t *s, const uint8_t *p, size_t n)
         queue_out(s, p, n);
         return;
     }
-    if (link_dir_send(&s->d2h, mono_ns(), p, n, NULL) != LINK_OK) {
+    uint64_t now = mono_ns(); /* the reply leaves when the step that made it ends */
+    if (link_dir_send(&s->d2h, now > s->busy_until ? now : s->busy_until, p, n, NULL) != LINK_OK) {
         emu_err("serve", "link model: out of memory");
         s->fatal = EMU_EXIT_SOFTWARE;
     }
@@ -342,6 +387,8 @@ static void pump_out(serve_t *s, uint64_t now)
     if (s->out_len == 0)
         return;
     size_t n = s->out_len;
+    if (now < s->tx_next)
+        return; /* still made while the flash works */
     if (s->byte_ns) {
         uint64_t due = now > s->tx_next ? (now - s->tx_next) / s->byte_ns : 0;
         if (due == 0)
@@ -397,7 +444,7 @@ static void drain_out(serve_t *s)
         uint64_t ready = out_ready(s);
         uint64_t wait = s->tx_blocked ? deadline - now : ready > now ? ready - now : 0;
         struct pollfd p = {s->pty.master, (short)(s->tx_blocked ? POLLOUT : 0), 0};
-        (void)poll(&p, 1, (int)((min_u64(wait, deadline - now) + NS_PER_MS - 1) / NS_PER_MS));
+        (void)wait_for(&p, 1, min_u64(wait, deadline - now));
     }
 }
 
@@ -491,6 +538,8 @@ static void do_reset(serve_t *s)
         return;
     bl_boot_report_t r;
     bl_boot_run(s->dev, &r);
+    charge(s); /* the activation copy: seconds for a large image */
+    s->rebooting = s->busy_until > mono_ns();
     s->st.resets++;
     s->fatal = save_durable(s);
     if (s->fatal)
@@ -501,11 +550,15 @@ static void do_reset(serve_t *s)
     start_receiver(s); /* the (new or old) application runs the receiver again */
 }
 
-/* Handle every queued frame. true if the device reset (the rest of the input is lost). */
+/*
+ * Handle queued frames until none is left or the flash keeps the chip busy.
+ * true if the device reset (the rest of the input is lost).
+ */
 static bool run_polls(serve_t *s)
 {
-    for (;;) {
+    while (!busy(s, mono_ns())) {
         dfw_rx_event_t ev = dfw_rx_poll(&s->rx);
+        charge(s);
         if (ev == DFW_RX_IDLE)
             return false;
         if (ev == DFW_RX_RESET) {
@@ -513,6 +566,7 @@ static bool run_polls(serve_t *s)
             return true;
         }
     }
+    return false;
 }
 
 /*
@@ -572,7 +626,7 @@ static void pump_in(serve_t *s, short revents, uint64_t now)
     if (s->linked && link_dir_send(&s->h2d, now, buf, (size_t)got, NULL) != LINK_OK) {
         emu_err("serve", "link model: out of memory");
         s->fatal = EMU_EXIT_SOFTWARE;
-    } else if (!s->linked && s->answering) {
+    } else if (!s->linked && s->answering && !s->rebooting) {
         feed(s, buf, (size_t)got);
     }
 }
@@ -583,7 +637,7 @@ static void deliver_in(serve_t *s, uint64_t now)
     uint8_t buf[READ_CHUNK];
     size_t n;
     while (s->linked && !s->fatal && (n = link_dir_recv(&s->h2d, now, buf, sizeof(buf))) > 0)
-        if (s->answering)
+        if (s->answering && !s->rebooting)
             feed(s, buf, n); /* a reset inside drops the rest it was given: a rebooting chip */
 }
 
@@ -625,10 +679,12 @@ static short master_events(const serve_t *s, uint64_t now)
     return ev;
 }
 
-static int wait_ms(const serve_t *s, uint64_t now)
+static uint64_t wait_ns(const serve_t *s, uint64_t now)
 {
     if (s->hup)
-        return HUP_BACKOFF_MS;
+        return HUP_BACKOFF_MS * NS_PER_MS;
+    if (busy(s, now))
+        return s->busy_until - now;
     if (s->idle_more)
         return 0; /* like the firmware's main loop: no sleep while bank 1 is being prepared */
     uint64_t wait = TICK_MS * NS_PER_MS;
@@ -647,7 +703,25 @@ static int wait_ms(const serve_t *s, uint64_t now)
             t = min_u64(t, link_dir_next_arrival(&s->d2h));
         wait = min_u64(wait, t > now ? t - now : 0);
     }
-    return (int)((wait + NS_PER_MS - 1) / NS_PER_MS);
+    return wait;
+}
+
+/*
+ * One turn of the firmware's main loop once the chip is free: frames that
+ * arrived while the flash worked, else one page of idle pre-erase (saved
+ * with the next checkpoint).
+ */
+static void device_turn(serve_t *s)
+{
+    s->idle_more = false;
+    if (busy(s, mono_ns()) || !s->answering || s->fatal)
+        return;
+    s->rebooting = false;
+    if (run_polls(s))
+        return;
+    release(s);
+    s->idle_more = !busy(s, mono_ns()) && dfw_rx_idle(&s->rx);
+    charge(s);
 }
 
 static void serve_loop(serve_t *s)
@@ -656,9 +730,9 @@ static void serve_loop(serve_t *s)
         uint64_t now = mono_ns();
         struct pollfd fds[2] = {{s->hup ? -1 : s->pty.master, master_events(s, now), 0},
                                 {g_wake[0], POLLIN, 0}};
-        int timeout = wait_ms(s, now);
+        uint64_t timeout = wait_ns(s, now);
         s->hup = false; /* after the back-off, look at the master again */
-        if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
+        if (wait_for(fds, 2, timeout) < 0 && errno != EINTR) {
             emu_err("serve", "%s: poll failed: %s", s->pty.path, strerror(errno));
             s->fatal = EMU_EXIT_IOERR;
             break;
@@ -669,8 +743,7 @@ static void serve_loop(serve_t *s)
         pump_in(s, fds[0].revents, now);
         deliver_in(s, now);
         dfw_rx_tick(&s->rx, (uint32_t)(now / NS_PER_MS));
-        /* Pre-erase bank 1 while idle, one page per turn (saved with the next checkpoint). */
-        s->idle_more = s->answering && !s->fatal && dfw_rx_idle(&s->rx);
+        device_turn(s);
         if (fence_tripped(s))
             break;
         now = mono_ns();
@@ -746,7 +819,7 @@ static void announce_serving(const serve_t *s, uint32_t app_version)
         printf("serving %s on %s (%s)", s->dev_path, s->a->link, s->pty.path);
         if (s->linked)
             printf(" over link %s at %u baud, seed %u", s->h2d.p.name, s->h2d.p.baud, s->a->seed);
-        printf("\n");
+        printf("%s\n", s->a->flash_timing ? ", with flash timing" : "");
         fflush(stdout);
         return;
     }
@@ -764,6 +837,8 @@ static void announce_serving(const serve_t *s, uint32_t app_version)
         cJSON_AddNumberToObject(j, "link_seed", s->a->seed);
     else
         cJSON_AddNullToObject(j, "link_seed");
+    cJSON_AddBoolToObject(j, "flash_timing", s->a->flash_timing);
+    cJSON_AddNumberToObject(j, "clock_ns", (double)vclock_now(&s->dev->clock));
     cJSON_AddStringToObject(j, "state", "app");
     cJSON_AddNumberToObject(j, "app_version", app_version);
     emit_json(j);
@@ -824,6 +899,7 @@ static void announce_exit(const serve_t *s, int code)
     cJSON_AddNumberToObject(j, "bytes_in", (double)t->bytes_in);
     cJSON_AddNumberToObject(j, "bytes_out", (double)t->bytes_out);
     cJSON_AddNumberToObject(j, "replies_dropped", t->dropped);
+    cJSON_AddNumberToObject(j, "flash_busy_ms", (double)s->busy_ns / 1e6);
     if (s->linked) {
         add_link_stats(j, "link_host_to_device", &s->h2d.stats);
         add_link_stats(j, "link_device_to_host", &s->d2h.stats);
@@ -848,6 +924,7 @@ static int serve(serve_t *s)
         return rc;
     }
     s->answering = true;
+    s->vclock_seen = vclock_now(&s->dev->clock); /* the first boot is not charged */
     s->rx_idle = true;
     start_receiver(s);
     announce_serving(s, app_version);
@@ -878,7 +955,7 @@ static int open_model(serve_t *s)
 
 int emu_cmd_serve(int argc, char **argv)
 {
-    serve_args_t a = {NULL, 0, false, NULL, 1};
+    serve_args_t a = {NULL, 0, false, NULL, 1, false};
     const char *pos[1];
     int rc = emu_cmd_parse(&serve_cmd, argc, argv, on_opt, &a, pos);
     if (rc >= 0)

@@ -585,6 +585,41 @@ static void test_link_cable_pulled_and_replugged(void **state)
     expect_running(2, IMG("app_v2.bin"));
 }
 
+/*
+ * --flash-timing: the chip is busy for every erase and write the flash model
+ * charges. The update still activates, and serve charged exactly the device's
+ * virtual clock (from its `serving` event to the file's clock after the stop).
+ */
+static void test_update_with_flash_timing(void **state)
+{
+    (void)state;
+    create_device("nrf52832", "s132-7.2.0", IMG("app_s132.bin"), "1");
+    proc_free(&g_serve);
+    assert_int_equal(proc_spawn(&g_serve, ARGV(DFUART_EMU_BIN, "serve", g_dev, "--pty", g_link,
+                                               "--flash-timing", "--json")),
+                     0);
+    if (!proc_wait_for(&g_serve, "\"event\":\"serving\"", T_CMD_MS))
+        fail_proc("serve --flash-timing did not say it is serving", &g_serve, -1);
+    cJSON *serving = last_event(g_serve.out, "serving", NULL, NULL);
+    assert_true(cJSON_IsTrue(fix_get(serving, "flash_timing")));
+    double clock0 = num(serving, "clock_ns");
+    cJSON_Delete(serving);
+    int st = update(PKG("app_signed_v2.zip"));
+    if (st != DX_OK)
+        fail_proc("dfuart update over serve --flash-timing", &g_update, st);
+    assert_true(proc_wait_for(&g_serve, "\"update\":\"activated\"", T_CMD_MS));
+    cJSON *exit_ev = serve_stop_json();
+    cJSON *info = emu_json("info");
+    double charged_ms = (num(info, "clock_ns") - clock0) / 1e6;
+    print_message("flash timing: %.1f ms of flash work charged\n", num(exit_ev, "flash_busy_ms"));
+    assert_true(charged_ms > 1000.0); /* 13 page erases alone are ~1.2 s on an nRF52832 */
+    assert_true(num(exit_ev, "flash_busy_ms") > charged_ms - 0.001 &&
+                num(exit_ev, "flash_busy_ms") < charged_ms + 0.001);
+    cJSON_Delete(info);
+    cJSON_Delete(exit_ev);
+    expect_running(2, IMG("app_v2.bin"));
+}
+
 static void test_serve_refuses_to_replace_a_file(void **state)
 {
     (void)state;
@@ -622,6 +657,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_rejected_update_keeps_old_app, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_large_refused_before_flash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_serve_refuses_to_replace_a_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_update_with_flash_timing, setup, teardown),
     };
     const struct CMUnitTest resume[] = {
         cmocka_unit_test_setup_teardown(test_interrupted_update_resumes, setup, teardown)};
