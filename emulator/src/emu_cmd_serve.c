@@ -46,13 +46,12 @@
 #include "device_fw/dfw_rx.h"
 #include "emu_cmd.h"
 #include "emu_pty.h"
+#include "emu_serve.h"
 #include "emulator/bl_boot.h"
 #include "emulator/emu_file.h"
 #include "emulator/emu_hal.h"
 #include "emulator/linkmodel.h"
 
-#define HELD_CAP       8192u  /* replies waiting for their checkpoint */
-#define OUT_CAP        16384u /* replies cleared to leave, waiting for the wire */
 #define READ_CHUNK     4096u
 #define TICK_MS        100u  /* dfw_rx_tick() wants a call every DFW_RX_IDLE_MS / 4 at least */
 #define HUP_BACKOFF_MS 20u   /* master hung up: poll() would return at once, so wait a little */
@@ -98,53 +97,6 @@ static const emu_cmd_t serve_cmd = {
     serve_opts,
     sizeof(serve_opts) / sizeof(serve_opts[0]),
     1};
-
-typedef struct {
-    const char *link;
-    uint32_t baud; /* 0: no pacing (or the profile's with --link) */
-    bool json;
-    const link_profile_t *profile; /* --link, or NULL */
-    uint32_t seed;
-    bool flash_timing;
-} serve_args_t;
-
-typedef struct {
-    uint32_t checkpoints, resets, dropped;
-    uint64_t ckpt_ns, ckpt_max_ns;
-    uint64_t bytes_in, bytes_out;
-} serve_stats_t;
-
-typedef struct {
-    const char *dev_path;
-    const serve_args_t *a;
-    emu_device_t *dev;
-    emu_pty_t pty;
-    emu_hal_t hal_ctx;
-    dfw_rx_t rx;
-    bool linked;             /* --link: h2d and d2h carry the bytes */
-    link_dir_t h2d, d2h;     /* host->device, device->host */
-    bool cable_out;          /* SIGUSR1 pulled it */
-    sig_atomic_t cable_seen; /* g_cable_flips already acted on */
-    bool answering;          /* false: the device sits in its bootloader (DFU mode) */
-    bool idle_more;          /* the receiver has idle pre-erase work left (dfw_rx_idle) */
-    uint64_t byte_ns;        /* wire time of one byte (10 bits); 0 = no pacing */
-    uint64_t rx_next;        /* ingress: the next byte is complete at rx_next + byte_ns */
-    bool rx_idle;            /* ingress ran dry: the next byte restarts the wire clock */
-    uint64_t tx_next;        /* egress: the same for the output queue */
-    bool tx_blocked;         /* the pty took nothing: wait for POLLOUT */
-    bool hup;                /* the master reported a hang-up: back off instead of spinning */
-    uint64_t vclock_seen;    /* the device clock when flash time was last charged */
-    uint64_t busy_until;     /* --flash-timing: the chip's flash work ends (monotonic ns) */
-    uint64_t busy_ns;        /* total flash time charged */
-    bool rebooting;          /* busy in the bootloader: host bytes are lost, nothing answers */
-    uint8_t held[HELD_CAP];
-    size_t held_len;
-    uint8_t out[OUT_CAP];
-    size_t out_head, out_len;
-    uint64_t saved_ops; /* flash_op_count() when DEV was last written */
-    int fatal;          /* exit code of a fatal error (message printed), 0 if none */
-    serve_stats_t st;
-} serve_t;
 
 /* The signal handler's only channels: the flag and a self-pipe that wakes poll(). */
 static volatile sig_atomic_t g_signal;
@@ -460,62 +412,6 @@ static void start_receiver(serve_t *s)
     dfw_rx_init(&s->rx, &hal, &layout, &link);
 }
 
-static void emit_json(cJSON *j)
-{
-    char *text = j ? cJSON_PrintUnformatted(j) : NULL;
-    cJSON_Delete(j);
-    if (text)
-        printf("%s\n", text);
-    cJSON_free(text);
-    fflush(stdout);
-}
-
-static bool has_verdict(const bl_boot_report_t *r)
-{
-    return r->update == BL_UPDATE_ACTIVATED || r->update == BL_UPDATE_REJECTED;
-}
-
-static void add_str_or_null(cJSON *j, const char *key, const char *v)
-{
-    if (v)
-        cJSON_AddStringToObject(j, key, v);
-    else
-        cJSON_AddNullToObject(j, key);
-}
-
-static void report_reset_json(const bl_boot_report_t *r, bool answering)
-{
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "event", "reset");
-    cJSON_AddStringToObject(j, "state", bl_state_name(r->state));
-    cJSON_AddStringToObject(j, "update", bl_update_name(r->update));
-    add_str_or_null(j, "result_name", has_verdict(r) ? bl_result_name(r->verdict.result) : NULL);
-    add_str_or_null(j, "ext_error_name", has_verdict(r) ? bl_ext_name(r->verdict.ext) : NULL);
-    add_str_or_null(j, "reason", r->reason);
-    cJSON_AddNumberToObject(j, "app_version", r->app_version);
-    cJSON_AddNumberToObject(j, "copied_bytes", r->copied_bytes);
-    cJSON_AddBoolToObject(j, "answering", answering);
-    emit_json(j);
-}
-
-static void report_reset(const serve_t *s, const bl_boot_report_t *r)
-{
-    bool answering = r->state == BL_STATE_APP;
-    if (s->a->json) {
-        report_reset_json(r, answering);
-        return;
-    }
-    printf("reset: state %s, update %s", bl_state_name(r->state), bl_update_name(r->update));
-    if (has_verdict(r))
-        printf(" (%s%s%s)", bl_result_name(r->verdict.result),
-               r->verdict.result == BL_RES_EXT_ERROR ? " " : "",
-               r->verdict.result == BL_RES_EXT_ERROR ? bl_ext_name(r->verdict.ext) : "");
-    printf("%s%s, app version %u%s\n", r->reason ? ": " : "", r->reason ? r->reason : "",
-           r->app_version,
-           answering ? "" : "; the device stays in its bootloader and answers nothing");
-    fflush(stdout);
-}
-
 /* Bytes the host sent while the chip rebooted are lost, as on a real UART. */
 static void discard_input(serve_t *s)
 {
@@ -544,7 +440,7 @@ static void do_reset(serve_t *s)
     s->fatal = save_durable(s);
     if (s->fatal)
         return;
-    report_reset(s, &r);
+    serve_report_reset(s, &r);
     discard_input(s);
     s->answering = r.state == BL_STATE_APP;
     start_receiver(s); /* the (new or old) application runs the receiver again */
@@ -666,7 +562,7 @@ static void cable_flip(serve_t *s)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "event", "cable");
     cJSON_AddBoolToObject(j, "connected", !s->cable_out);
-    emit_json(j);
+    serve_emit_json(j);
 }
 
 static short master_events(const serve_t *s, uint64_t now)
@@ -813,103 +709,6 @@ static int open_link(serve_t *s)
     return EMU_EXIT_OK;
 }
 
-static void announce_serving(const serve_t *s, uint32_t app_version)
-{
-    if (!s->a->json) {
-        printf("serving %s on %s (%s)", s->dev_path, s->a->link, s->pty.path);
-        if (s->linked)
-            printf(" over link %s at %u baud, seed %u", s->h2d.p.name, s->h2d.p.baud, s->a->seed);
-        printf("%s\n", s->a->flash_timing ? ", with flash timing" : "");
-        fflush(stdout);
-        return;
-    }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "event", "serving");
-    cJSON_AddStringToObject(j, "device", s->dev_path);
-    cJSON_AddStringToObject(j, "link", s->a->link);
-    cJSON_AddStringToObject(j, "pty", s->pty.path);
-    if (s->a->baud || s->linked)
-        cJSON_AddNumberToObject(j, "baud", s->linked ? s->h2d.p.baud : s->a->baud);
-    else
-        cJSON_AddNullToObject(j, "baud");
-    add_str_or_null(j, "link_profile", s->linked ? s->h2d.p.name : NULL);
-    if (s->linked)
-        cJSON_AddNumberToObject(j, "link_seed", s->a->seed);
-    else
-        cJSON_AddNullToObject(j, "link_seed");
-    cJSON_AddBoolToObject(j, "flash_timing", s->a->flash_timing);
-    cJSON_AddNumberToObject(j, "clock_ns", (double)vclock_now(&s->dev->clock));
-    cJSON_AddStringToObject(j, "state", "app");
-    cJSON_AddNumberToObject(j, "app_version", app_version);
-    emit_json(j);
-}
-
-static const char *signal_name(int sig)
-{
-    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : NULL;
-}
-
-static void print_link_stats(const char *dir, const link_stats_t *t)
-{
-    printf("link %s: %llu bytes sent, %llu delivered, %llu dropped, %llu bits flipped, %llu "
-           "garbage, %llu frames repeated, %llu stalls\n",
-           dir, (unsigned long long)t->sent, (unsigned long long)t->delivered,
-           (unsigned long long)t->dropped, (unsigned long long)t->flipped_bits,
-           (unsigned long long)t->garbage, (unsigned long long)t->dup_frames,
-           (unsigned long long)t->stalls);
-}
-
-static void add_link_stats(cJSON *j, const char *key, const link_stats_t *t)
-{
-    cJSON *o = cJSON_AddObjectToObject(j, key);
-    cJSON_AddNumberToObject(o, "sent", (double)t->sent);
-    cJSON_AddNumberToObject(o, "delivered", (double)t->delivered);
-    cJSON_AddNumberToObject(o, "dropped", (double)t->dropped);
-    cJSON_AddNumberToObject(o, "flipped_bits", (double)t->flipped_bits);
-    cJSON_AddNumberToObject(o, "garbage", (double)t->garbage);
-    cJSON_AddNumberToObject(o, "dup_frames", (double)t->dup_frames);
-    cJSON_AddNumberToObject(o, "stalls", (double)t->stalls);
-}
-
-static void announce_exit(const serve_t *s, int code)
-{
-    const serve_stats_t *t = &s->st;
-    double total_ms = (double)t->ckpt_ns / 1e6, max_ms = (double)t->ckpt_max_ns / 1e6;
-    if (!s->a->json) {
-        if (s->linked) {
-            print_link_stats("host->device", &s->h2d.stats);
-            print_link_stats("device->host", &s->d2h.stats);
-        }
-        if (code == EMU_EXIT_OK)
-            printf("stopped serving %s (%s): saved; %u checkpoints, %.1f ms in total, max %.2f "
-                   "ms\n",
-                   s->dev_path, signal_name(g_signal), t->checkpoints, total_ms, max_ms);
-        fflush(stdout);
-        return;
-    }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "event", "exit");
-    add_str_or_null(j, "signal", signal_name(g_signal));
-    cJSON_AddNumberToObject(j, "exit_code", code);
-    cJSON_AddBoolToObject(j, "saved", code == EMU_EXIT_OK);
-    cJSON_AddNumberToObject(j, "checkpoints", t->checkpoints);
-    cJSON_AddNumberToObject(j, "checkpoint_ms", total_ms);
-    cJSON_AddNumberToObject(j, "checkpoint_max_ms", max_ms);
-    cJSON_AddNumberToObject(j, "resets", t->resets);
-    cJSON_AddNumberToObject(j, "bytes_in", (double)t->bytes_in);
-    cJSON_AddNumberToObject(j, "bytes_out", (double)t->bytes_out);
-    cJSON_AddNumberToObject(j, "replies_dropped", t->dropped);
-    cJSON_AddNumberToObject(j, "flash_busy_ms", (double)s->busy_ns / 1e6);
-    if (s->linked) {
-        add_link_stats(j, "link_host_to_device", &s->h2d.stats);
-        add_link_stats(j, "link_device_to_host", &s->d2h.stats);
-    } else {
-        cJSON_AddNullToObject(j, "link_host_to_device");
-        cJSON_AddNullToObject(j, "link_device_to_host");
-    }
-    emit_json(j);
-}
-
 static int serve(serve_t *s)
 {
     uint32_t app_version = 0;
@@ -927,11 +726,11 @@ static int serve(serve_t *s)
     s->vclock_seen = vclock_now(&s->dev->clock); /* the first boot is not charged */
     s->rx_idle = true;
     start_receiver(s);
-    announce_serving(s, app_version);
+    serve_announce_serving(s, app_version);
     serve_loop(s);
     rc = s->fatal ? s->fatal : save_durable(s);
     emu_link_remove(s->a->link, s->pty.path);
-    announce_exit(s, rc);
+    serve_announce_exit(s, rc, g_signal);
     return rc;
 }
 
