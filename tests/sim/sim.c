@@ -379,6 +379,7 @@ static void dev_reset(sim_t *s, bool cut)
     }
     bootloader(s);
     r->boot = s->boot;
+    r->ops_before_app = flash_op_count(s->dev->flash) - s->ops0;
     if (s->boot.state == BL_STATE_APP) {
         app_start(s);
         s->state = DEV_REBOOTING;

@@ -151,6 +151,8 @@ typedef struct sim_report {
     uint64_t ops_before_commit;  /* ops of this run before the device handled COMMIT */
     uint64_t ops_before_host;    /* ops of this run before the host's first byte (idle work) */
     uint64_t erases_before_host; /* of those, page erases (whole or torn) */
+    uint64_t ops_before_app;     /* ops of this run until the last boot replay ended: after
+                                    it, only the application's idle work (pre-erase) */
     uint32_t device_resets;      /* resets the device went through: COMMIT + power cuts */
     uint32_t commit_resets, cut_resets;
     uint32_t boot_runs;         /* bl_boot_run() calls (> resets when a cut hit a boot) */

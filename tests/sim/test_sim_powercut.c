@@ -17,17 +17,22 @@
  * Scenarios: a blank bank 1 (as `dfuart-emu create` leaves it), and bank 1
  * holding what an earlier activation left (issue #6), so that the device
  * pre-erases it while idle before the host comes; the clean run must show
- * those erases, or the scenario would silently be the blank one again.
+ * those erases, or the scenario would silently be the blank one again. The
+ * image keeps its size, grows or shrinks; whichever, the new app must
+ * pre-erase what its activation left in bank 1 (dfw_stage.h), and the clean
+ * run must show that too.
  *
  * Usage: test_sim_powercut [--sweep]. Without --sweep (CTest labels unit,
  * sim) a deterministic subset: every 97th operation (241st for 300 KB) plus
  * the operations from COMMIT on (the settings commit, the boot's first
- * settings writes) and the last ones (the end of the activation and its
- * settings writes); for the idle scenarios the ops of their idle phases
- * (every one; every 15th for 300 KB) and a stride (every 797th for 300 KB),
- * since what follows the pre-erase is the blank-bank flow the others cover. With --sweep (label
- * sweep) every operation, except that the 300 KB idle scenario takes every
- * op of its idle phase and every 7th of the rest, to keep the sweep's time.
+ * settings writes) and the last ones of the activation (its last copy and
+ * settings writes); the ops of the idle phases, i.e. before the host and
+ * once the new app runs (every one, or a stride: idle_stride), and for the
+ * idle scenarios a stride of the rest (every 797th for 300 KB), since what
+ * follows the pre-erase is the blank-bank flow the others cover. With
+ * --sweep (label sweep) every operation, except that the 300 KB idle
+ * scenario takes every op of its idle phases and every 7th of the rest, to
+ * keep the sweep's time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,6 +45,7 @@
 #include <cmocka.h>
 
 #include "cli/pkg.h"
+#include "emulator/emu_hal.h"
 #include "fixtures.h"
 #include "sim.h"
 
@@ -57,7 +63,7 @@ typedef struct {
     bl_chip_t chip;
     const char *old_app, *pkg;
     uint32_t stride;                /* subset: every stride-th op ... */
-    uint32_t near_commit, near_end; /* ... the ops from COMMIT on, and the last ops */
+    uint32_t near_commit, near_end; /* ... the ops from COMMIT on, and the activation's last */
     /*
      * Idle pre-erase scenarios (all 0 for a blank bank 1). Bank 1 starts as an
      * activation leaves it: a copy of the running app, then (up to stale_len)
@@ -79,6 +85,7 @@ typedef struct {
     size_t old_len;
     uint64_t ops, commit_op;      /* of the clean run, idle work after the session included */
     uint64_t host_op, session_op; /* ops before the host's first byte, and until it ended */
+    uint64_t app_op;              /* ops until the new app started: then only its pre-erase */
     uint64_t idle_erases;         /* page erases before the host's first byte */
     /* results */
     unsigned tried, bricks, wrong, dfu, dfu_spec, reruns;
@@ -176,9 +183,28 @@ static void sweep_close(sweep_t *w)
 }
 
 /*
+ * What the activation left in the new bank 1 (a copy, the staged copy's tail,
+ * or the staged copy above the old image's tail) holds nothing to resume, so
+ * the new app must have pre-erased it all: [bank 1, app data) blank.
+ */
+static bool new_bank1_blank(const sweep_t *w)
+{
+    emu_device_t *dev = sim_device(w->sim);
+    dfw_layout_t l;
+    emu_hal_layout(dev, &l);
+    const uint8_t *mem = flash_bytes(dev->flash);
+    uint32_t end = l.bootloader_start - l.app_data_size;
+    for (uint32_t a = emu_bank1_start(dev, w->img.bin_len); a < end; a++)
+        if (mem[a] != 0xFF)
+            return false;
+    return true;
+}
+
+/*
  * The clean reference run: how many operations the flow has, and where COMMIT
  * is. The flow ends when the world is quiet, not when the session returns:
- * the new app's idle pre-erase after the activation is part of it.
+ * the new app's idle pre-erase after the activation is part of it, and must
+ * happen (else this would silently test a shorter flow).
  */
 static void count_ops(sweep_t *w)
 {
@@ -194,8 +220,11 @@ static void count_ops(sweep_t *w)
     w->commit_op = r.ops_before_commit;
     w->host_op = r.ops_before_host;
     w->session_op = r.ops_session;
+    w->app_op = r.ops_before_app;
     w->idle_erases = r.erases_before_host;
-    assert_true(w->commit_op > 0 && w->commit_op < w->ops);
+    assert_true(w->commit_op > 0 && w->commit_op < w->app_op);
+    assert_true(w->app_op < w->ops); /* the new app pre-erased after the activation ... */
+    assert_true(new_bank1_blank(w)); /* ... everything the activation left in bank 1 */
     /* An idle scenario must really pre-erase, or it is the blank-bank case again. */
     if (w->sc->host_start_ms)
         assert_true(w->idle_erases > 0);
@@ -300,10 +329,10 @@ static void cut_once(sweep_t *w, uint64_t op, flash_cut_mode_t mode)
     }
 }
 
-/* Idle work: before the host's first byte, and after the session (the new app's pre-erase). */
+/* Idle work: before the host's first byte, and once the new app runs (its pre-erase). */
 static bool in_idle_phase(const sweep_t *w, uint64_t op)
 {
-    return op <= w->host_op || op > w->session_op;
+    return op <= w->host_op || op > w->app_op;
 }
 
 static bool every(uint64_t op, uint32_t stride)
@@ -311,12 +340,16 @@ static bool every(uint64_t op, uint32_t stride)
     return stride <= 1u || op % stride == 1u;
 }
 
-/* Deterministic subset: every 97th op, the ops from COMMIT on, and the last ones. */
+/*
+ * Deterministic subset: every stride-th op, the ops from COMMIT on, the last
+ * ones of the activation, and (a stride of) the idle phases.
+ */
 static bool in_subset(const sweep_t *w, uint64_t op)
 {
     const scenario_t *sc = w->sc;
     return op % sc->stride == 1u || (op >= w->commit_op && op <= w->commit_op + sc->near_commit) ||
-           op + sc->near_end > w->ops || (in_idle_phase(w, op) && every(op, sc->idle_stride));
+           (op <= w->app_op && op + sc->near_end > w->app_op) ||
+           (in_idle_phase(w, op) && every(op, sc->idle_stride));
 }
 
 /*
@@ -342,11 +375,13 @@ static void print_summary(const sweep_t *w)
            "re-sent %llu\n",
            w->sc->name, (unsigned long long)w->ops, w->tried, w->bricks, w->wrong,
            (unsigned long long)w->max_resent);
-    printf("  (%s; host's first byte after op %llu (%llu idle erases), COMMIT at op %llu, session "
-           "ends at op %llu; sessions re-run %u; stayed in DFU mode %u, all as the spec says: %s; "
-           "max re-sent without a re-run %llu; worst: cut %s at op %llu)\n",
+    printf("  (%s; host's first byte after op %llu (%llu idle erases), COMMIT at op %llu, new app "
+           "pre-erases after op %llu, session ends at op %llu; sessions re-run %u; stayed in DFU "
+           "mode %u, all as the spec says: %s; max re-sent without a re-run %llu; worst: cut %s at "
+           "op %llu)\n",
            how, (unsigned long long)w->host_op, (unsigned long long)w->idle_erases,
-           (unsigned long long)w->commit_op, (unsigned long long)w->session_op, w->reruns, w->dfu,
+           (unsigned long long)w->commit_op, (unsigned long long)w->app_op,
+           (unsigned long long)w->session_op, w->reruns, w->dfu,
            w->dfu == w->dfu_spec ? "yes" : "NO", (unsigned long long)w->max_resent_resumed,
            mode_name[w->worst_mode], (unsigned long long)w->worst_op);
 }
@@ -380,8 +415,12 @@ static void power_cuts(const scenario_t *sc)
     sweep_close(&w);
 }
 
-/* Subsets: all of the 52832's post-COMMIT ops; the 52840's COMMIT and first boot writes, and
- * the end of its activation (its last copy chunk and settings writes). */
+/*
+ * Subsets: all of the 52832's post-COMMIT ops; the 52840's COMMIT and first boot writes, and
+ * the end of its activation (its last copy chunk and settings writes). After either activation
+ * the new app pre-erases what it left in bank 1 (the 52832: a copy of v2; the 52840, whose
+ * image grew by 61 pages: the staged copy's last 13 pages), every op of which is in the subset.
+ */
 static const scenario_t LARGE_52840 = {.name = "nRF52840 300 KB (app_signed_large.zip)",
                                        .chip = BL_CHIP_NRF52840,
                                        .old_app = IMAGES "app_s132.bin",
@@ -416,8 +455,8 @@ static const scenario_t V2_52832_IDLE = {.name = "nRF52832 50 KB (app_signed_v2.
  * over the whole new image's span (74 pages); the host comes 8 s later, when the pre-erase
  * has finished: the common case, an update long after the boot. From then on the flow is the
  * blank-bank one LARGE_52840 sweeps whole, so the sweep samples it (sweep_stride) and takes
- * every idle-phase op. (After this activation bank 1 starts with the staged image's tail, not
- * a copy: the new app keeps it for DFW_RX_DISCARD_S, so no idle op follows the session.)
+ * every idle-phase op: the pre-erase before the host and the new app's after the activation
+ * (bank 1 moved up 61 pages and starts with the staged copy's tail: 13 pages).
  */
 static const scenario_t LARGE_52840_IDLE = {.name = "nRF52840 300 KB (app_signed_large.zip), bank "
                                                     "1 pre-erased while idle, host at 8 s",
@@ -429,6 +468,27 @@ static const scenario_t LARGE_52840_IDLE = {.name = "nRF52840 300 KB (app_signed
                                             .host_start_ms = 8000,
                                             .idle_stride = 15,
                                             .sweep_stride = 7};
+
+/*
+ * The image shrinks: the 52840 runs the 300 KB app (as version 1) and gets the 50 KB v2. Bank 1
+ * moves down 61 pages, to just past v2, and then holds the old app's pages 13..73 and, at its
+ * page 61, the staged copy of v2 (13 pages): the new app recognises that, erases the copy's first
+ * page first and then the rest (74 erases). Up to COMMIT the flow is the 52832's blank-bank one;
+ * the subset takes the COMMIT, a stride and every 4th op of that pre-erase.
+ */
+static const scenario_t V2_52840_SHRINK = {.name = "nRF52840 300 KB -> 50 KB "
+                                                   "(app_signed_v2.zip), image shrinks",
+                                           .chip = BL_CHIP_NRF52840,
+                                           .old_app = IMAGES "app_large.bin",
+                                           .pkg = PKGS "app_signed_v2.zip",
+                                           .stride = 241,
+                                           .idle_stride = 4};
+
+static void test_sim_power_cut_52840_shrink(void **state)
+{
+    (void)state;
+    power_cuts(&V2_52840_SHRINK);
+}
 
 static void test_sim_power_cut_52832_v2_idle_erase(void **state)
 {
@@ -476,6 +536,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sim_power_cut_52840_large),
         cmocka_unit_test(test_sim_power_cut_52832_v2_idle_erase),
         cmocka_unit_test(test_sim_power_cut_52840_large_idle_erase),
+        cmocka_unit_test(test_sim_power_cut_52840_shrink),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

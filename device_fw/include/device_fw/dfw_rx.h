@@ -55,7 +55,8 @@
  * Stack (GCC 12 -Os, -fstack-usage): about 570 bytes worst case in
  * dfw_rx_poll() (the DATA that completes the init packet runs
  * dfw_stage_begin()), about 140 bytes in dfw_rx_input() on the ISR stack,
- * about 150 in dfw_rx_idle(); plus whatever the HAL and link->tx need.
+ * about 280 in dfw_rx_idle() (the idle verdict's page CRC); plus whatever the HAL and
+ * link->tx need.
  */
 #ifndef DEVICE_FW_DFW_RX_H
 #define DEVICE_FW_DFW_RX_H

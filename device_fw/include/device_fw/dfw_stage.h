@@ -76,13 +76,32 @@
  * bank_1 empty (bank code 0: not an external application the app still
  * needs). Bank 1 may also hold an update interrupted by a power cut, which the
  * host will RESUME (its bytes are not yet in the settings page): idle erasing
- * starts only when bank 1 provably holds nothing worth keeping - its first
- * page is blank, or it starts with a copy of the running image (what an
- * activation leaves when the image size did not change) - or when the caller
- * passes may_discard (dfw_rx: no byte from a host for DFW_RX_DISCARD_S).
- * A power cut during an idle erase leaves a torn page that is not
- * blank, so the next idle pass or staging erases it again. Like staging, it
- * assumes this state is the only writer of bank 1.
+ * starts only when bank 1 provably holds nothing worth keeping, or when the
+ * caller passes may_discard (dfw_rx: no byte from a host for DFW_RX_DISCARD_S).
+ * Provably nothing: what an activation leaves, which an interrupted update
+ * (it starts at bank 1's page 0 with the new image's page 0, its vector
+ * table) never looks like. Bank 1 sits at ALIGN_UP_4K(bank0 + size), so an
+ * activation that changed the size moved it; the staged copy started at the
+ * old place and the activation copied it into bank 0. Pages are compared by
+ * the CRC-32 of the whole 4 KiB page:
+ *  - its first page is blank;
+ *  - same size: it starts with a copy of the running image (CRC over the
+ *    image's size, against bank_0's CRC in the settings; the first page
+ *    alone proves nothing: a new build often starts like the old one);
+ *  - the image grew by k pages: its page 0 equals the running image's page
+ *    k, for some k in 1..pages(image)-1 (the staged copy's tail);
+ *  - the image shrank by j pages: its page j equals the running image's page
+ *    0, for some j in 1..pages(area)-pages(image) (the staged copy, which
+ *    fitted below the app data; the pages before it hold the old image's
+ *    tail). That page is erased first, so that an update started before the
+ *    pre-erase reached it and cut short of it is not taken for this layout
+ *    (one that starts during the scan itself, within ~0.2 s of the boot, and
+ *    is cut before page j still would be: it then restarts from 0).
+ * The verdict scan takes one page CRC per call (~1 ms on a 64 MHz M4), about
+ * one per page between bank 0 and the app data, and then erasing starts.
+ * A power cut during an idle erase leaves a torn page that is
+ * not blank, so the next idle pass or staging erases it again. Like staging,
+ * it assumes this state is the only writer of bank 1.
  *
  * Ownership: the state is caller-allocated and holds copies of the HAL
  * struct, the layout and the .dat, so none of those need to outlive
@@ -99,7 +118,7 @@
  * buffer), only during the call. Stack (GCC 12 -Os, -fstack-usage): about
  * 370 bytes worst case, in dfw_stage_begin() while it decodes the .dat (the
  * settings header is read into the state, not the stack); about 210 bytes in
- * write/finish (88 of them in the blank check), about 140 in idle_erase and
+ * write/finish (88 of them in the blank check), about 200 in idle_erase and
  * under 100 in resume; plus whatever the HAL needs.
  */
 #ifndef DEVICE_FW_DFW_STAGE_H
@@ -229,8 +248,10 @@ uint8_t *dfw_stage_dat_buf(dfw_stage_t *st);
  * already erased are then skipped by the blank check). DFW_OK also when bank 1
  * is not free (update pending, no valid application, bank 1 in use): nothing
  * is erased, *more false; likewise while bank 1 may hold an interrupted
- * update and !may_discard (the verdict is computed once per pass, with one
- * CRC over at most the running image's size, and cached). Errors (*more false): DFW_ERR_PARAM
+ * update and !may_discard. Without may_discard the verdict comes first: a
+ * scan of one page CRC per call (*more true, no erase, except the shrunk
+ * layout's staged copy at the call that finds it), computed once per pass
+ * and cached; with may_discard erasing starts at once. Errors (*more false): DFW_ERR_PARAM
  * (NULL, bad HAL or layout), DFW_ERR_STATE (a stage is RECEIVING or DONE), DFW_ERR_ABORTED
  * (FAILED), DFW_ERR_SETTINGS_CRC/_VERSION (unusable settings page: nothing
  * touched), DFW_ERR_NO_SPACE (bank 1 would start past the app data),

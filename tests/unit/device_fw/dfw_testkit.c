@@ -315,6 +315,19 @@ void dfwt_device_snapshot(dfwt_device_t *d)
     memcpy(d->before, d->f->mem, d->f->size);
 }
 
+void dfwt_put_pages(dfwt_device_t *d, uint32_t addr, const dfwt_blob_t *img, uint32_t first,
+                    uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        size_t off = (size_t)(first + i) * DFWT_PAGE;
+        uint8_t *page = d->f->mem + addr + i * DFWT_PAGE;
+        assert_true(off < img->n && addr + (i + 1) * DFWT_PAGE <= d->f->size);
+        memset(page, 0xFF, DFWT_PAGE);
+        memcpy(page, img->d + off, img->n - off < DFWT_PAGE ? img->n - off : DFWT_PAGE);
+    }
+    dfwt_device_snapshot(d);
+}
+
 void dfwt_settings_put(dfwt_device_t *d, uint32_t off, uint32_t v)
 {
     uint8_t *set = d->f->mem + d->layout.settings_addr;

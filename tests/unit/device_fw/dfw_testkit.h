@@ -138,6 +138,14 @@ void dfwt_device_free(dfwt_device_t *d);
 /* Take flash as it is now as the "before" picture (after a test changed it). */
 void dfwt_device_snapshot(dfwt_device_t *d);
 
+/*
+ * Pages [first, first + n) of `img` at `addr`, the last one padded with 0xFF
+ * to its page end (what staging leaves of a copy, and an activation's page
+ * copy leaves in bank 0), then snapshot. E.g. bank 1 as an update left it.
+ */
+void dfwt_put_pages(dfwt_device_t *d, uint32_t addr, const dfwt_blob_t *img, uint32_t first,
+                    uint32_t n);
+
 /* Put v at `off` in the settings page, fix its CRC, and snapshot. */
 void dfwt_settings_put(dfwt_device_t *d, uint32_t off, uint32_t v);
 

@@ -1453,31 +1453,107 @@ static void test_dfw_rx_null_arguments_are_harmless(void **state)
     world_free(&w);
 }
 
-/* An interrupted update in bank 1 survives idle time until the host has been
- * silent for DFW_RX_DISCARD_S; a copy of the running image does not wait. */
+/*
+ * Bank 1 of a fresh world (stale bytes) with, for each put, `n` pages of an
+ * image (NULL: the running app_s132) from its page `first` at bank 1's page
+ * `at`; or with `sent_pages` pages of v2 sent over the protocol, then cut.
+ */
+typedef struct {
+    const char *what;
+    struct {
+        const char *img;
+        uint32_t first, n, at;
+    } put[2];
+    uint32_t sent_pages;
+    int erase_first; /* pre-erased at once, from this bank-1 page; -1: kept */
+} layout_case_t;
+
+static void layout_make(world_t *w, const layout_case_t *c)
+{
+    world_make(w);
+    for (size_t i = 0; i < 2 && c->put[i].n > 0; i++) {
+        dfwt_blob_t img = dfwt_image(c->put[i].img != NULL ? c->put[i].img : "app_s132");
+        dfwt_put_pages(&w->dev, BANK1 + c->put[i].at * PAGE, &img, c->put[i].first, c->put[i].n);
+        dfwt_blob_free(&img);
+    }
+    if (c->sent_pages > 0) {
+        start_and_dat(w);
+        send_prefix(w, c->sent_pages * PAGE, 2048);
+        world_reboot(w); /* the power cut */
+    }
+    dfwt_flash_forget(w->dev.f);
+    memcpy(w->dev.before, w->dev.f->mem, FLASH_SIZE);
+    dfw_rx_tick(w->rx, 1000u);
+    dfw_rx_tick(w->rx, 1000u + (DFW_RX_DISCARD_S - 1u) * 1000u); /* not yet quiet enough */
+}
+
+/* dfw_rx_idle() until it erases a page or says done; the bank-1 page erased, or -1. */
+static int idle_first_erase(world_t *w)
+{
+    unsigned calls = 0;
+    while (w->dev.f->erases == 0 && dfw_rx_idle(w->rx)) {
+        assert_true(++calls <= 2 * 13 + (DFU_END - BANK1) / PAGE + 4); /* the scan's steps */
+    }
+    assert_int_equal(w->dev.f->writes, 0);
+    for (uint32_t a = BANK1; a < DFU_END && w->dev.f->erases == 1; a += PAGE) {
+        if (w->dev.f->erase_count[a / PAGE] == 1) {
+            return (int)((a - BANK1) / PAGE);
+        }
+    }
+    assert_int_equal(w->dev.f->erases, 0);
+    return -1;
+}
+
+/*
+ * What an activation leaves in bank 1 (a copy of the running image; the
+ * staged copy's tail after the image grew; the staged copy higher up after
+ * it shrank, which goes first) is pre-erased at once. An update interrupted
+ * by a power cut survives until the host has been silent for
+ * DFW_RX_DISCARD_S, also when it starts with the running image's page 0, and
+ * the host can RESUME it meanwhile.
+ */
 static void test_dfw_rx_idle_keeps_an_interrupted_update(void **state)
 {
     (void)state;
-    world_t w;
-    world_make(&w);
-    memcpy(w.dev.before, w.dev.f->mem, FLASH_SIZE);
-    dfw_rx_tick(w.rx, 1000u);
-    dfw_rx_tick(w.rx, 1000u + (DFW_RX_DISCARD_S - 1u) * 1000u);
-    for (int i = 0; i < 5; i++)
-        assert_false(dfw_rx_idle(w.rx));
-    assert_int_equal(w.dev.f->erases, 0);
-    assert_memory_equal(w.dev.f->mem, w.dev.before, FLASH_SIZE);
-    dfw_rx_tick(w.rx, 1000u + DFW_RX_DISCARD_S * 1000u);
-    assert_true(dfw_rx_idle(w.rx));
-    assert_int_equal(w.dev.f->erases, 1);
-    world_free(&w);
-
-    /* bank 1 starting with the running image (as an activation leaves it): stale at once */
-    world_make(&w);
-    memcpy(w.dev.f->mem + BANK1, w.dev.f->mem + 0x26000u, 50016u); /* app_s132.bin */
-    assert_true(dfw_rx_idle(w.rx));
-    assert_int_equal(w.dev.f->erases, 1);
-    world_free(&w);
+    static const layout_case_t cases[] = {
+        {"stale bytes", {{NULL, 0, 0, 0}}, 0, -1},
+        {"v2 sent up to page 3, then cut", {{NULL, 0, 0, 0}}, 3, -1},
+        {"the running image's page 0, then another build's",
+         {{NULL, 0, 1, 0}, {"app_large", 1, 4, 1}},
+         0,
+         -1},
+        {"a copy of the running image", {{NULL, 0, 13, 0}}, 0, 0},
+        {"grown by 5 pages: the running image's pages 5-12", {{NULL, 5, 8, 0}}, 0, 0},
+        {"shrunk by 7 pages: the running image at page 7", {{NULL, 0, 13, 7}}, 0, 7},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const layout_case_t *c = &cases[i];
+        world_t w;
+        layout_make(&w, c);
+        int got = idle_first_erase(&w);
+        if (got != c->erase_first) {
+            fail_msg("%s: first erase at bank-1 page %d, want %d", c->what, got, c->erase_first);
+        }
+        if (got < 0) {
+            assert_false(dfw_rx_idle(w.rx)); /* settled: waits for the quiet time */
+            assert_int_equal(dfwt_flash_ops(w.dev.f), 0);
+            assert_memory_equal(w.dev.f->mem, w.dev.before, FLASH_SIZE);
+        }
+        if (c->sent_pages > 0) { /* its bytes are still there for RESUME */
+            start_and_dat(&w);
+            uint32_t n = c->sent_pages * PAGE;
+            reply_t r = send_resume(w.h, n, crc32_compute(w.pkg.img.d, n));
+            EXPECT_STATUS(r, MSG_OK, FRAME_OBJ_FW, n, MSG_PHASE_FIRMWARE);
+            world_reboot(&w);
+            dfw_rx_tick(w.rx, 1000u);
+        }
+        dfw_rx_tick(w.rx, 1000u + DFW_RX_DISCARD_S * 1000u);
+        idle_all(&w);
+        for (uint32_t a = BANK1; a < DFU_END; a += PAGE) {
+            assert_true(dfwt_page_is_blank(w.dev.f->mem, a));
+        }
+        world_free(&w);
+    }
 }
 
 int main(void)

@@ -1184,6 +1184,194 @@ static void test_dfw_stage_idle_rejects_misuse_and_stops_on_hal_error(void **sta
     dfwt_device_free(&d);
 }
 
+/* ============================================ idle verdict: what bank 1 holds */
+
+/*
+ * Bank 1 as an earlier update left it: `n` pages of an image (NULL: the
+ * running one) from its page `first`, at bank 1's page `at`.
+ */
+typedef struct {
+    const char *img;
+    uint32_t first, n, at;
+} bank1_put_t;
+
+typedef struct {
+    const char *what;
+    dfwt_kind_t kind;
+    bank1_put_t put[2];
+    int erase_first; /* stale: the bank-1 page erased first; -1: kept until may_discard */
+} verdict_case_t;
+
+typedef struct {
+    uint32_t bank0, bank1, end, pages0; /* the device's running image and staging area */
+} idle_dev_t;
+
+/*
+ * A device of that kind whose bank 0 is as an activation leaves it (0xFF
+ * after the image in its last page) and whose bank 1 holds c->put.
+ */
+static idle_dev_t verdict_device(dfwt_device_t *d, const verdict_case_t *c)
+{
+    static const idle_dev_t devs[] = {
+        [DFWT_52832_S132] = {0x26000, 0x33000, 0x75000, 13},
+        [DFWT_52832_MBR] = {0x1000, 0xE000, 0x75000, 13},
+        [DFWT_52840_S140] = {0x27000, 0x71000, 0xF5000, 74},
+    };
+    idle_dev_t v = devs[c->kind];
+    dfwt_device_make(d, c->kind);
+    dfwt_blob_t run = dfwt_image(c->kind == DFWT_52840_S140 ? "app_large" : "app_s132");
+    dfwt_put_pages(d, v.bank0, &run, 0, v.pages0);
+    for (size_t i = 0; i < 2 && c->put[i].n > 0; i++) {
+        const bank1_put_t *p = &c->put[i];
+        dfwt_blob_t other = p->img != NULL ? dfwt_image(p->img) : run;
+        dfwt_put_pages(d, v.bank1 + p->at * PAGE, &other, p->first, p->n);
+        if (p->img != NULL) {
+            dfwt_blob_free(&other);
+        }
+    }
+    dfwt_blob_free(&run);
+    dfwt_flash_forget(d->f);
+    return v;
+}
+
+/*
+ * Idle calls that may not discard, until one erases or *more is false: each
+ * reads at most the settings, the SD info and one page (the scan goes a page
+ * per call) and erases at most one page. Returns the calls.
+ */
+static unsigned idle_scan(dfwt_device_t *d, dfw_stage_t *st, const idle_dev_t *v)
+{
+    unsigned max = 4 + 2 * v->pages0 + (v->end - v->bank1) / PAGE, calls = 0;
+    bool more = true;
+    while (more && d->f->erases == 0) {
+        assert_true(++calls <= max);
+        unsigned reads = d->f->reads;
+        assert_int_equal(dfw_stage_idle_erase(st, &d->hal, &d->layout, false, &more), DFW_OK);
+        assert_true(d->f->reads - reads <= 2 + PAGE / 64);
+        assert_true(d->f->erases <= 1);
+    }
+    assert_int_equal(d->f->writes, 0);
+    return calls;
+}
+
+/* The bank-1 page idle erasing erased (exactly one erase so far). */
+static int erased_page(const dfwt_device_t *d, const idle_dev_t *v)
+{
+    assert_int_equal(d->f->erases, 1);
+    for (uint32_t a = v->bank1; a < v->end; a += PAGE) {
+        if (d->f->erase_count[a / PAGE] == 1) {
+            return (int)((a - v->bank1) / PAGE);
+        }
+    }
+    fail_msg("no bank-1 page erased");
+    return -1;
+}
+
+/*
+ * What an activation leaves in bank 1 is pre-erased without waiting: a copy
+ * of the running image (same size), the staged copy's tail (the image grew
+ * by k pages: bank 1's page 0 is bank 0's page k), the staged copy above
+ * the old image's tail (it shrank by j pages: bank 1's page j is bank 0's
+ * page 0; that page is erased first). Anything else may be an interrupted
+ * update and waits for may_discard, even when its page 0 is the running
+ * image's (a new build often starts like the old one) or its later pages are.
+ * Each at the edges of k and j, and on both chips.
+ */
+static void test_dfw_stage_idle_verdict_recognises_what_an_activation_leaves(void **state)
+{
+    (void)state;
+    static const verdict_case_t cases[] = {
+        {"same size: a copy of the running image", DFWT_52832_S132, {{NULL, 0, 13, 0}}, 0},
+        {"grown by 5 pages: the tail from page 5", DFWT_52832_S132, {{NULL, 5, 8, 0}}, 0},
+        {"grown by 12 pages: only the last, partial page", DFWT_52832_S132, {{NULL, 12, 1, 0}}, 0},
+        {"grown by 61 pages (50 -> 300 KB)", DFWT_52840_S140, {{NULL, 61, 13, 0}}, 0},
+        {"shrunk by 7 pages: the copy at page 7", DFWT_52832_S132, {{NULL, 0, 13, 7}}, 7},
+        {"shrunk by 53 pages: the copy ends at the app data",
+         DFWT_52832_S132,
+         {{NULL, 0, 13, 53}},
+         53},
+        {"shrunk by 58 pages on the 52840", DFWT_52840_S140, {{NULL, 0, 74, 58}}, 58},
+        {"shrunk by 1 page, no SoftDevice", DFWT_52832_MBR, {{NULL, 0, 13, 1}}, 1},
+        {"interrupted: the running image's page 0, then another build",
+         DFWT_52832_S132,
+         {{NULL, 0, 1, 0}, {"app_large", 1, 4, 1}},
+         -1},
+        {"interrupted: v2's first 6 pages (its pages 1-12 are the running image's)",
+         DFWT_52832_S132,
+         {{"app_v2", 0, 6, 0}},
+         -1},
+        {"interrupted: v2's first 3 pages on the 52840",
+         DFWT_52840_S140,
+         {{"app_v2", 0, 3, 0}},
+         -1},
+        {"stale bytes only", DFWT_52832_S132, {{NULL, 0, 0, 0}}, -1},
+        {"the running image's page 0 where no copy could fit (page 54 of 66)",
+         DFWT_52832_S132,
+         {{NULL, 0, 1, 54}},
+         -1},
+        {"the running image's pages 1-12 at page 0 (a copy missing its page 0)",
+         DFWT_52832_S132,
+         {{NULL, 1, 12, 1}},
+         -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const verdict_case_t *c = &cases[i];
+        dfwt_device_t d;
+        idle_dev_t v = verdict_device(&d, c);
+        dfw_stage_t st;
+        dfw_stage_init(&st);
+        idle_scan(&d, &st, &v);
+        int got = d.f->erases == 0 ? -1 : erased_page(&d, &v);
+        if (got != c->erase_first) {
+            fail_msg("%s: first erase at bank-1 page %d, want %d", c->what, got, c->erase_first);
+        }
+        bool more = true;
+        if (got < 0) { /* kept: settled, until the caller may discard */
+            assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, false, &more), DFW_OK);
+            assert_false(more);
+            assert_int_equal(dfwt_flash_ops(d.f), 0);
+            more = true;
+        }
+        while (more) {
+            assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, got < 0, &more), DFW_OK);
+        }
+        check_idle_erased(&d, v.bank1, v.end);
+        dfwt_device_free(&d);
+    }
+}
+
+/*
+ * After a shrinking activation a new update may start before the pre-erase
+ * reaches the staged copy, and be cut. Its page j then still matches the
+ * running image's page 0 unless the pre-erase erased that page first: it
+ * does, so the next boot keeps the update's bytes and RESUME finds them.
+ */
+static void test_dfw_stage_idle_keeps_an_update_started_after_a_shrink(void **state)
+{
+    (void)state;
+    const verdict_case_t shrunk = {"shrunk by 7", DFWT_52832_S132, {{NULL, 0, 13, 7}}, 7};
+    dfwt_device_t d;
+    idle_dev_t v = verdict_device(&d, &shrunk);
+    dfw_stage_t st;
+    dfw_stage_init(&st);
+    idle_scan(&d, &st, &v); /* decides, erases the copy's first page */
+    bool more = false;
+    assert_int_equal(dfw_stage_idle_erase(&st, &d.hal, &d.layout, false, &more), DFW_OK);
+    assert_int_equal(d.f->erases, 2); /* and then page 0: the update comes now */
+    dfwt_pkg_t p;
+    dfwt_pkg_load(&p, "app_signed_v2.zip", "app_v2");
+    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, p.dat, p.dat_len), DFW_OK);
+    assert_int_equal(dfw_stage_write(&st, 0, p.img.d, 3 * PAGE), DFW_OK);
+    dfw_stage_init(&st); /* power cut after 3 pages, below page 7 */
+    dfwt_flash_forget(d.f);
+    idle_scan(&d, &st, &v);
+    assert_int_equal(dfwt_flash_ops(d.f), 0);
+    assert_int_equal(dfw_stage_begin(&st, &d.hal, &d.layout, p.dat, p.dat_len), DFW_OK);
+    assert_int_equal(dfw_stage_resume(&st, 3 * PAGE, crc32_compute(p.img.d, 3 * PAGE)), DFW_OK);
+    dfwt_pkg_free(&p);
+    dfwt_device_free(&d);
+}
+
 /* The caller may assemble the .dat in the stage's own buffer; begin then copies nothing. */
 static void test_dfw_stage_dat_assembled_in_place(void **state)
 {
@@ -1286,6 +1474,8 @@ int main(void)
         BENCH_TEST(test_dfw_stage_idle_stops_at_begin_and_staging_skips_its_pages, APP),
         cmocka_unit_test(test_dfw_stage_torn_idle_erase_is_erased_again),
         cmocka_unit_test(test_dfw_stage_idle_rejects_misuse_and_stops_on_hal_error),
+        cmocka_unit_test(test_dfw_stage_idle_verdict_recognises_what_an_activation_leaves),
+        cmocka_unit_test(test_dfw_stage_idle_keeps_an_update_started_after_a_shrink),
         BENCH_TEST(test_dfw_stage_dat_assembled_in_place, APP),
         cmocka_unit_test(test_dfw_stage_strerror_covers_every_code),
     };
