@@ -30,4 +30,8 @@ if [ "${DFUART_BENCH_SKIP_ARM:-0}" != 1 ]; then
   fi
 fi
 
-exec "$BUILD/bench/dfuart-bench" --arm-build "$PWD/$ARM" "$@"
+case "$ARM" in
+/*) ARM_ABS=$ARM ;;
+*) ARM_ABS=$PWD/$ARM ;;
+esac
+exec "$BUILD/bench/dfuart-bench" --arm-build "$ARM_ABS" "$@"
