@@ -8,15 +8,17 @@
  * rewinds to the device's offset and marks the frames still in flight
  * obsolete (they still occupy device buffers, so they still count against
  * the window until answered); a silence longer than the reply timeout sends
- * QUERY and continues from the device's answer. Everything the device says
- * about its progress replaces what the host believed.
+ * the frames again from the device's last acknowledged offset. Everything
+ * the device says about its progress replaces what the host believed. The
+ * payload of each frame is chosen for the best expected goodput on what the
+ * link has shown (session_link.h): its loss rate, round trip and baud.
  *
  * Reply timeouts. Every request is remembered by seq (sent[]) with the time
  * its last byte leaves the host, from a model of the host's UART queue at
  * the baud, so a reply - a late one too, after its request timed out - times
  * one round trip (session_rtt_t). Late replies make the wait longer, prompt
- * ones shrink it back: a timeout after which QUERY is answered promptly was a
- * lost frame, and teaches nothing about the link's speed.
+ * ones shrink it back: a timeout after which the resent frame is answered
+ * promptly was a lost frame, and teaches nothing about the link's speed.
  *
  * A fresh run probes bank 1 before the firmware (st_probe): an earlier
  * process may have staged most of this image before it and the device died,
@@ -31,12 +33,9 @@
 #include "proto/crc32.h"
 #include "proto/frame.h"
 
-#define RING_MAX          256u /* window is a u8: at most 255 DATA frames plus one QUERY */
-#define RX_CHUNK          512u
-#define SENT_MAX          512u /* requests remembered by seq: window, QUERYs, HELLOs, stale ones */
-#define BACKOFF_MAX       5u   /* timeouts in a row that double the wait (x32 is past the cap) */
-#define PAYLOAD_MIN       256u /* DATA payload floor when frames keep failing (bit errors) */
-#define PAYLOAD_GROW_ACKS 8u   /* progress acks in a row before the payload doubles again */
+#define RING_MAX 256u /* window is a u8: at most 255 DATA frames plus one QUERY */
+#define RX_CHUNK 512u
+#define SENT_MAX 512u /* requests remembered by seq: window, QUERYs, HELLOs, stale ones */
 
 typedef enum {
     ST_HELLO,
@@ -102,9 +101,7 @@ typedef struct {
     session_result_t *res;
     uint64_t t0;
     uint16_t seq;
-    uint16_t payload;     /* DATA payload size: halved on lost frames, regrown on progress */
     uint16_t max_payload; /* INFO's max_payload (capped at FRAME_MAX_PAYLOAD) */
-    uint32_t clean_acks;  /* progress acks since the last failure */
     uint8_t window;
     uint32_t page; /* INFO's page_size: RESUME continues at a multiple of it */
     uint32_t dat_crc, bin_crc;
@@ -114,11 +111,13 @@ typedef struct {
     uint32_t high[3];      /* per object: the highest offset ever acknowledged */
     uint32_t failures;     /* consecutive, since the last progress past high[] */
     session_rtt_t rtt;     /* the reply wait learnt from the link */
+    session_loss_t loss;   /* how often the link loses request frames */
     uint64_t tx_total;     /* bytes written */
     uint64_t line_free_us; /* when the host's UART will have sent all of them (modelled) */
     uint64_t last_rx_us;   /* arrival of the latest reply to a remembered request */
     uint64_t deadline;     /* reply deadline while DATA is in flight */
     uint32_t wait_ms;      /* the reply wait that set it, after the frame left (for messages) */
+    bool flush;            /* the next DATA starts with a 0x00: after a silence (send_req) */
     bool lost;             /* the device lost its session: the next firmware start resumes */
     bool probed;           /* bank 1 was probed: once per run (a later VERIFY_FAILED must not
                               trust bank 1 again) */
@@ -192,26 +191,6 @@ static st_t refused(sess_t *s, const reply_t *r, const char *request)
                     msg_status_name(r->status), msg_status_text(r->status), detail);
 }
 
-/*
- * What a failure teaches about the link. A timeout: either the reply is late
- * or something was lost, and until a reply tells which, the next waits
- * double (a reply, late or prompt, then sets the wait from what it measured).
- * A timeout or a lost frame: frames may be dying of bit errors, and a
- * shorter one survives more often (at a bit error rate of 1e-4 only one 2 KiB
- * frame in eight arrives intact), so the DATA payload halves down to
- * PAYLOAD_MIN; progress doubles it back.
- */
-static void learn_from_failure(sess_t *s, session_cause_t cause)
-{
-    if (cause == SESSION_CAUSE_TIMEOUT)
-        session_rtt_timeout(&s->rtt);
-    if (cause == SESSION_CAUSE_TIMEOUT || cause == SESSION_CAUSE_WRONG_OFFSET) {
-        s->clean_acks = 0;
-        if (s->payload > PAYLOAD_MIN)
-            s->payload = s->payload / 2u > PAYLOAD_MIN ? (uint16_t)(s->payload / 2u) : PAYLOAD_MIN;
-    }
-}
-
 /* Count one failure and report it; true when the budget is spent (res filled). */
 static bool count_failure(sess_t *s, session_cause_t cause, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -223,7 +202,8 @@ static bool count_failure(sess_t *s, session_cause_t cause, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    learn_from_failure(s, cause);
+    if (cause == SESSION_CAUSE_TIMEOUT) /* late or lost: wait longer until a reply tells */
+        session_rtt_timeout(&s->rtt);
     s->failures++;
     s->res->retries++;
     if (s->failures > s->cfg->retries) {
@@ -247,49 +227,6 @@ static bool count_failure(sess_t *s, session_cause_t cause, const char *fmt, ...
 static st_t retry_state(sess_t *s, st_t again, session_cause_t cause, const char *what)
 {
     return count_failure(s, cause, "%s", what) ? ST_FAIL : again;
-}
-
-/* ---- the reply wait (session.h: session_rtt_t) ------------------------------------------ */
-
-uint64_t session_wire_us(uint32_t baud, uint64_t bytes)
-{
-    return baud ? (bytes * 10000000u + baud - 1u) / baud : 0u; /* 8N1: 10 bits a byte */
-}
-
-void session_rtt_sample(session_rtt_t *r, uint32_t us)
-{
-    if (r->samples == 0) { /* RFC 6298 2.2 */
-        r->srtt_us = us;
-        r->rttvar_us = us / 2u;
-        r->min_us = us;
-    } else { /* 2.3, with alpha 1/8 and beta 1/4 */
-        uint32_t dev = us > r->srtt_us ? us - r->srtt_us : r->srtt_us - us;
-        r->rttvar_us = r->rttvar_us - r->rttvar_us / 4u + dev / 4u;
-        r->srtt_us = r->srtt_us - r->srtt_us / 8u + us / 8u;
-        if (us < r->min_us)
-            r->min_us = us;
-    }
-    if (r->samples < UINT32_MAX)
-        r->samples++;
-    r->backoff = 0;
-}
-
-void session_rtt_timeout(session_rtt_t *r)
-{
-    if (r->backoff < BACKOFF_MAX)
-        r->backoff++;
-}
-
-uint32_t session_rtt_wait_ms(const session_rtt_t *r)
-{
-    uint64_t us = (uint64_t)SESSION_FLASH_MS * 1000u;
-    if (r->samples) {
-        uint64_t least = r->min_us + us; /* the link's latency plus a page erase's margin */
-        uint64_t est = r->srtt_us + 4u * (uint64_t)r->rttvar_us;
-        us = est > least ? est : least;
-    }
-    uint64_t ms = ((us << r->backoff) + 999u) / 1000u;
-    return ms > SESSION_WAIT_MAX_MS ? SESSION_WAIT_MAX_MS : (uint32_t)ms;
 }
 
 /* ---- when requests leave and replies should come ---------------------------------------- */
@@ -582,8 +519,7 @@ static void ring_obsolete_all(sess_t *s)
  * would typically still be on its way (a 2 KiB frame is a second on the wire
  * at 19200 baud), wait for it: replies acknowledge cumulatively, so it tells
  * what became of the older ones (WRONG_OFFSET names a lost frame, OK covers a
- * lost reply) a round trip sooner than QUERY would. With none in flight,
- * from now.
+ * lost reply) sooner than a timeout would. With none in flight, from now.
  */
 static void arm(sess_t *s)
 {
@@ -621,11 +557,6 @@ static void set_acked(sess_t *s, uint32_t next)
     if (next > s->high[s->x.obj]) {
         s->high[s->x.obj] = next;
         s->failures = 0;
-        if (++s->clean_acks >= PAYLOAD_GROW_ACKS && s->payload < s->max_payload) {
-            uint32_t grown = 2u * s->payload;
-            s->payload = (uint16_t)(grown < s->max_payload ? grown : s->max_payload);
-            s->clean_acks = 0;
-        }
     }
     if (moved) {
         session_event_t ev = {
@@ -649,6 +580,7 @@ static uint32_t dev_next(const sess_t *s, const reply_t *r)
 
 static st_t session_lost(sess_t *s, session_cause_t cause, const char *why)
 {
+    session_loss_forget(&s->loss); /* not the line's doing */
     if (count_failure(s, cause, "%s", why))
         return ST_FAIL;
     s->lost = true;
@@ -792,6 +724,32 @@ static st_t data_status(sess_t *s, const flight_t *f, const reply_t *r)
     }
 }
 
+static uint16_t flight_len(const flight_t *f)
+{
+    return (uint16_t)(f->end - f->off);
+}
+
+/*
+ * What the reply to ring entry i shows about the frames it settles (the loss
+ * rate that sizes the payload): entry i reached the device, since it was
+ * answered; an earlier, unanswered one reached it if the device is past its
+ * end (its reply was lost), and was lost if a WRONG_OFFSET names its start
+ * (a later frame arrived first). Anything else stays unknown, uncounted.
+ */
+static void learn_loss(sess_t *s, unsigned i, const reply_t *r)
+{
+    uint32_t next = dev_next(s, r);
+    for (unsigned j = 0; j <= i; j++) {
+        const flight_t *f = ring_at(s, j);
+        if (f->type != MSG_DATA)
+            continue;
+        if (j == i || next >= f->end)
+            session_loss_delivered(&s->loss, flight_len(f));
+        else if (r->status == MSG_WRONG_OFFSET && next == f->off)
+            session_loss_lost(&s->loss, flight_len(f));
+    }
+}
+
 static st_t data_reply(sess_t *s, const reply_t *r)
 {
     if (r->type != MSG_STATUS)
@@ -801,6 +759,7 @@ static st_t data_reply(sess_t *s, const reply_t *r)
         arm(s); /* a request from before a timeout: the device got that far only now */
         return ST_STAY;
     }
+    learn_loss(s, (unsigned)i, r);
     flight_t f = ring_pop_through(s, (unsigned)i);
     arm(s);
     if (f.obsolete)
@@ -808,23 +767,20 @@ static st_t data_reply(sess_t *s, const reply_t *r)
     if (status_fatal(r->status))
         return refused(s, r, f.type == MSG_QUERY ? "QUERY" : "DATA");
     s->dev = r->st;
-    if (f.type == MSG_QUERY)
-        return query_reply(s, r);
-    return data_status(s, &f, r);
+    st_t next = f.type == MSG_QUERY ? query_reply(s, r) : data_status(s, &f, r);
+    if (next == ST_STAY) /* the device is there: what the last silence lost, if anything */
+        session_loss_settle(&s->loss, dev_next(s, r), f.type == MSG_QUERY);
+    return next;
 }
 
-/* Silence with frames in flight: they are presumed lost; ask where the device is. */
-static st_t data_timeout(sess_t *s)
+/* The link as the session has measured it so far. */
+static session_path_t path(const sess_t *s)
 {
-    bool query = ring_has_query(s);
-    uint32_t off = s->ring_count ? ring_at(s, 0)->off : s->x.next;
-    bool failed = query ? count_failure(s, SESSION_CAUSE_TIMEOUT, "no reply to QUERY within %u ms",
-                                        s->wait_ms)
-                        : count_failure(s, SESSION_CAUSE_TIMEOUT,
-                                        "no reply to DATA @%u within %u ms", off, s->wait_ms);
-    if (failed)
-        return ST_FAIL;
-    s->ring_count = 0; /* count_failure() has doubled the wait */
+    return session_path(s->cfg->baud, s->window, s->max_payload, &s->rtt, &s->loss);
+}
+
+static st_t send_query(sess_t *s)
+{
     int seq = send_req(s, MSG_QUERY, FRAME_OBJ_NONE, 0, NULL, 0, true);
     if (seq < 0)
         return ST_FAIL;
@@ -834,14 +790,49 @@ static st_t data_timeout(sess_t *s)
     return ST_STAY;
 }
 
+/*
+ * Silence with frames in flight: they are presumed lost. Go back to the
+ * device's last acknowledged offset and send again (the first frame flushes
+ * one the device may hold half-received), or ask (session_resend_pays(): a
+ * second silence in a row suggests a device or line that is down, and a
+ * QUERY costs nothing to repeat).
+ */
+static st_t data_timeout(sess_t *s)
+{
+    bool query = ring_has_query(s);
+    session_path_t p = path(s);
+    bool resend = s->rtt.backoff == 0 && s->ring_count && !query &&
+                  session_resend_pays(&p, flight_len(ring_at(s, 0)));
+    uint32_t off = s->ring_count ? ring_at(s, 0)->off : s->x.next;
+    bool failed = query ? count_failure(s, SESSION_CAUSE_TIMEOUT, "no reply to QUERY within %u ms",
+                                        s->wait_ms)
+                        : count_failure(s, SESSION_CAUSE_TIMEOUT,
+                                        "no reply to DATA @%u within %u ms", off, s->wait_ms);
+    if (failed)
+        return ST_FAIL;
+    for (unsigned i = 0; i < s->ring_count; i++) /* lost, or only their replies? */
+        if (ring_at(s, i)->type == MSG_DATA)
+            session_loss_doubt(&s->loss, ring_at(s, i)->end, flight_len(ring_at(s, i)));
+    s->ring_count = 0; /* count_failure() has doubled the wait */
+    if (!resend)
+        return send_query(s);
+    s->x.next = s->x.acked;
+    s->flush = true;
+    arm(s);
+    return ST_STAY;
+}
+
 static int fill_window(sess_t *s)
 {
     while (!ring_has_query(s) && ring_data_count(s) < s->window && s->x.next < s->x.total) {
         uint32_t left = s->x.total - s->x.next;
-        uint16_t len = left < s->payload ? (uint16_t)left : s->payload;
-        int seq = send_req(s, MSG_DATA, s->x.obj, s->x.next, s->x.data + s->x.next, len, false);
+        session_path_t p = path(s);
+        uint16_t payload = session_payload_choose(&p);
+        uint16_t len = left < payload ? (uint16_t)left : payload;
+        int seq = send_req(s, MSG_DATA, s->x.obj, s->x.next, s->x.data + s->x.next, len, s->flush);
         if (seq < 0)
             return -1;
+        s->flush = false;
         flight_t f = {(uint16_t)seq, MSG_DATA, false, s->x.next, s->x.next + len};
         ring_push(s, &f);
         s->x.next += len;
@@ -864,8 +855,7 @@ static st_t check_info(sess_t *s, const msg_info_t *info)
                         "application is %u bytes but the device's bank 1 holds at most %u "
                         "(TOO_LARGE); nothing was sent",
                         s->img->bin_len, info->max_image);
-    s->payload = info->max_payload < FRAME_MAX_PAYLOAD ? info->max_payload : FRAME_MAX_PAYLOAD;
-    s->max_payload = s->payload;
+    s->max_payload = info->max_payload < FRAME_MAX_PAYLOAD ? info->max_payload : FRAME_MAX_PAYLOAD;
     s->window = info->window;
     s->page = info->page_size ? info->page_size : SESSION_DEFAULT_PAGE;
     session_event_t ev = {.kind = SESSION_EV_START, .total = s->img->bin_len, .info = info};
@@ -1007,8 +997,8 @@ static uint32_t probe_pick(const probe_t *p)
 {
     if (p->lo == 0 && p->hi == p->n + 1u)
         return 1u;
-    if (p->lo == 1u && p->hi == p->n + 1u)
-        return p->n; /* n > 1 here: n == 1 would make hi - lo == 1 below */
+    if (p->lo == 1u && p->hi == p->n + 1u && p->n > 1u)
+        return p->n; /* with one page, page 1 was the whole image: only its check is left */
     if (p->hi - p->lo > 1u)
         return p->lo + (p->hi - p->lo) / 2u;
     return p->lo > 0 && !(p->last == p->lo && p->last_ok) ? p->lo : 0u;

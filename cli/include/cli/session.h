@@ -26,19 +26,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cli/session_link.h"
 #include "cli/transport.h"
 #include "proto/msg.h"
 
 /*
  * Timing (ms). A reply is awaited for the wire time of the request (queued
  * behind what was sent before it, at the baud) and of the reply, plus the
- * reply wait that session_rtt_t learns (see there).
+ * reply wait that session_rtt_t learns (session_link.h, with SESSION_FLASH_MS
+ * and SESSION_WAIT_MAX_MS).
  */
 #define SESSION_HELLO_INTERVAL_MS 250u  /* HELLO is repeated this often until INFO */
-#define SESSION_FLASH_MS          200u  /* device time per reply: page erase <= 90 ms + margin */
 #define SESSION_RESUME_MS         1000u /* RESUME: the device CRCs up to 1 MiB of flash */
 #define SESSION_COMMIT_MS         3000u /* COMMIT: read-back CRC + settings page write */
-#define SESSION_WAIT_MAX_MS       4200u /* cap of the reply wait beyond wire time */
 
 /* Page size assumed when INFO reports 0 (PROTOCOL.md: nRF52's 4 KiB). */
 #define SESSION_DEFAULT_PAGE 4096u
@@ -150,37 +150,5 @@ const char *session_strerror(session_err_t e);
 /* "timeout", "wrong_offset", "lost_session", "verify_failed", "busy", "unexpected",
  * "found_in_flash". */
 const char *session_cause_name(session_cause_t c);
-
-/*
- * The reply wait beyond wire time, learnt from the link as TCP learns its
- * retransmission timeout (RFC 6298), with one difference: every request has
- * its own seq, so every reply is an unambiguous sample, a late one included.
- * A sample is the time from the request's last byte leaving the host (the
- * host models its UART queue at the baud) to the reply's arrival, less the
- * reply's own wire time: link latency both ways plus device time. RESUME
- * and COMMIT are not sampled (their device work is long); their waits add
- * SESSION_RESUME_MS and SESSION_COMMIT_MS.
- *
- * wait = max(min + SESSION_FLASH_MS, srtt + 4 * rttvar), doubled per timeout
- * since the last sample, capped at SESSION_WAIT_MAX_MS; SESSION_FLASH_MS
- * before the first sample. The floor is the fastest round trip seen (the
- * link's latency) plus the device time a request may take (a page erase),
- * so prompt replies shrink the wait back to what the link needs, and a
- * lost frame costs that, not the worst wait ever seen.
- */
-typedef struct {
-    uint32_t samples;
-    uint32_t srtt_us;   /* smoothed sample */
-    uint32_t rttvar_us; /* smoothed deviation from it */
-    uint32_t min_us;    /* smallest sample */
-    uint8_t backoff;    /* timeouts since the last sample */
-} session_rtt_t;
-
-void session_rtt_sample(session_rtt_t *r, uint32_t sample_us);
-/* A timeout without a reply: the next waits double until a sample arrives. */
-void session_rtt_timeout(session_rtt_t *r);
-uint32_t session_rtt_wait_ms(const session_rtt_t *r);
-/* Wire time of `bytes` at `baud` (8N1, rounded up; 0 when baud is 0), in microseconds. */
-uint64_t session_wire_us(uint32_t baud, uint64_t bytes);
 
 #endif

@@ -60,6 +60,10 @@ typedef struct {
     uint32_t corrupt_write;      /* flip a bit in the host's Nth write */
     uint32_t drop_reply_at;      /* lose the reply to DATA at this firmware offset */
     uint32_t drop_reply_at2;     /* ... and at this one */
+    uint32_t drop_reply_nth;     /* lose the reply to the Nth firmware DATA frame (1-based) */
+    uint32_t lose_every;         /* lose each firmware DATA frame that carries a multiple of this
+                                    in its count of firmware bytes sent (a line that loses one
+                                    frame per lose_every bytes); 0: off, fires every time */
     uint32_t slow_from, slow_to; /* replies leave slow_ms late while bin_next is in [from, to) */
     uint32_t slow_ms;
     uint32_t reset_at;          /* reset on DATA at or past this firmware offset */
@@ -92,8 +96,10 @@ typedef struct {
     } marks[MARKS_MAX];
     size_t nmarks;
     /* what the device saw */
-    uint32_t writes, hellos, starts, resumes_rx, commits, data_frames, aborts;
-    uint32_t last_claim; /* offset of the latest RESUME */
+    uint32_t writes, hellos, starts, resumes_rx, commits, data_frames, aborts, queries;
+    uint32_t fw_frames, fw_bytes; /* firmware DATA frames (and their bytes) sent, lost ones too */
+    uint32_t short_frames;        /* ... shorter than max_payload and not the image's last */
+    uint32_t last_claim;          /* offset of the latest RESUME */
     uint32_t inflight, max_inflight;
     uint32_t max_acked, resent_bytes;
     uint8_t rx_count[BIN_LEN]; /* how often each firmware byte was accepted */
@@ -258,9 +264,23 @@ static void accept_fw(fake_t *fk, const frame_t *f)
             crc32_compute(fk->bank1, end) == fk->start.bin_crc ? MSG_PHASE_READY : MSG_PHASE_FAILED;
 }
 
+/* What the host sent: frame sizes, and the faults counted in bytes sent. */
+static bool fw_sent(fake_t *fk, const frame_t *f)
+{
+    uint32_t before = fk->fw_bytes;
+    fk->fw_frames++;
+    fk->fw_bytes += f->len;
+    uint16_t max = fk->max_payload < FRAME_MAX_PAYLOAD ? fk->max_payload : FRAME_MAX_PAYLOAD;
+    if (f->len < max && f->offset + f->len < fk->start.bin_len)
+        fk->short_frames++;
+    return fk->lose_every && fk->fw_bytes / fk->lose_every != before / fk->lose_every;
+}
+
 /* Faults that happen to a firmware frame before the device acts on it; true: swallowed. */
 static bool fw_fault(fake_t *fk, const frame_t *f)
 {
+    if (fw_sent(fk, f))
+        return true;
     if (f->offset == fk->drop_data_at) {
         fk->drop_data_at = NONE;
         return true;
@@ -281,10 +301,11 @@ static bool fw_fault(fake_t *fk, const frame_t *f)
 
 static void dev_fw_data(fake_t *fk, const frame_t *f)
 {
-    bool drop_reply = f->offset == fk->drop_reply_at || f->offset == fk->drop_reply_at2;
+    bool drop_reply = f->offset == fk->drop_reply_at || f->offset == fk->drop_reply_at2 ||
+                      fk->fw_frames == fk->drop_reply_nth;
     if (f->offset == fk->drop_reply_at)
         fk->drop_reply_at = NONE;
-    else if (drop_reply)
+    else if (f->offset == fk->drop_reply_at2)
         fk->drop_reply_at2 = NONE;
     size_t before = fk->out_len;
     uint32_t end = f->offset + f->len;
@@ -386,6 +407,7 @@ static void dev_handle(fake_t *fk, const frame_t *f)
         dev_commit(fk, f);
         break;
     case MSG_QUERY:
+        fk->queries++;
         reply_status(fk, f->seq, MSG_OK, false);
         break;
     case MSG_ABORT:
@@ -1045,8 +1067,10 @@ static uint64_t last_retry_silence_ms(const events_t *e)
 }
 
 /*
- * A QUERY answered promptly after a timeout: the frame was lost, the link is
- * not slow, so the next loss costs the same wait. The fake link is far
+ * A QUERY answered promptly after a timeout: only the reply was lost, the
+ * link is not slow, so the next loss costs the same wait; and the frame had
+ * arrived, so the link loses nothing and the frames stay at 2048 bytes
+ * (offsets 6144 and 30720 both start frames). The fake link is far
  * faster than its 115200 baud (as a pty is): replies keep the host's model
  * of its UART queue from drifting ahead, so the timeout still comes one
  * frame's wire time plus the wait after the frame was sent.
@@ -1056,10 +1080,12 @@ static void test_session_lost_replies_do_not_lengthen_later_waits(void **state)
     (void)state;
     run_t *r = new_run(2048, 1);
     r->fk.drop_reply_at = 6144;
-    r->fk.drop_reply_at2 = 31744;
+    r->fk.drop_reply_at2 = 30720;
     assert_int_equal(run(r), SESSION_OK);
     assert_activated(r);
     assert_int_equal(r->ev.n_timeouts, 2);
+    assert_int_equal(r->fk.short_frames, 0);
+    assert_int_equal(r->fk.queries, 2);
     assert_int_equal(r->ev.timeout_wait_ms[0], SESSION_FLASH_MS);
     assert_int_equal(r->ev.timeout_wait_ms[1], SESSION_FLASH_MS);
     uint64_t frame_ms = session_wire_us(115200, FRAME_MAX_WIRE) / 1000u + 1u;
@@ -1081,16 +1107,227 @@ static void test_session_wait_follows_a_slow_spell_and_recovers(void **state)
     r->fk.slow_from = 2048;
     r->fk.slow_to = 6144;
     r->fk.slow_ms = 1500;
-    r->fk.drop_reply_at = 46848;
+    r->fk.drop_reply_at = 46080; /* a frame start: late replies are no loss, frames stay 1024 */
     assert_int_equal(run(r), SESSION_OK);
     assert_activated(r);
     /* The first reply of the spell, then its QUERY (the wait doubled); then none. */
     assert_int_equal(r->ev.n_timeouts, 3);
     assert_int_equal(r->ev.timeout_wait_ms[0], SESSION_FLASH_MS);
     assert_int_equal(r->ev.timeout_wait_ms[1], 2 * SESSION_FLASH_MS);
-    assert_int_equal(r->ev.timeout_wait_ms[2], SESSION_FLASH_MS); /* the lost reply at 46848 */
+    assert_int_equal(r->ev.timeout_wait_ms[2], SESSION_FLASH_MS); /* the lost reply at 46080 */
     for (uint32_t i = 0; i < BIN_LEN; i++)
         assert_int_equal(r->fk.rx_count[i], 1); /* QUERY, not a resend, after every timeout */
+    free(r);
+}
+
+/* ---- the payload: best expected goodput from the loss rate, round trip and baud --------- */
+
+static bool near(double a, double b)
+{
+    return a - b < 0.01 && b - a < 0.01;
+}
+
+/* A gsm-like path: 19200 baud, window 2, 600 ms round trip, 1 s reply wait. */
+static session_path_t gsm_path(double loss_rate)
+{
+    return (session_path_t){19200, 2, 2048, 600000, 1000, loss_rate};
+}
+
+/*
+ * The model by hand. A 2048-byte frame is 2074 wire bytes, 1.080209 s at 19200
+ * baud: the line is the limit. A 256-byte one is 275 bytes, 0.14323 s, and the
+ * window is: two per 0.14323 + 0.6 + 0.021875 (the reply) s. At 1e-3 lost per
+ * byte it arrives with 0.999^275 = 0.759468, and each loss costs two frames'
+ * wire time plus the round trip (or, when the next frame dies too, the wait).
+ */
+static void test_session_goodput_is_what_the_window_and_the_line_allow(void **state)
+{
+    (void)state;
+    session_path_t p = gsm_path(0.0);
+    assert_true(near(session_goodput(&p, 2048), 2048 / 1.080209));
+    assert_true(near(session_goodput(&p, 256), 256 / ((0.14323 + 0.621875) / 2)));
+    p.loss_rate = 1e-3;
+    double s = 0.759467619568, slot = (0.14323 + 0.621875) / 2;
+    double cost = 2 * 0.14323 + s * 0.621875 + (1 - s) * 1.0;
+    assert_true(near(session_goodput(&p, 256), 256 / (slot + (1 - s) / s * cost)));
+    p.window = 1; /* every loss waits for the timeout; frames go one per round trip */
+    cost = 0.14323 + 1.0;
+    assert_true(near(session_goodput(&p, 256), 256 / (0.14323 + 0.621875 + (1 - s) / s * cost)));
+}
+
+/* Nothing lost yet: the largest frames, whatever the link (clean links keep their speed). */
+static void test_session_payload_is_max_payload_until_a_loss(void **state)
+{
+    (void)state;
+    static const uint32_t bauds[] = {0, 9600, 115200, 1000000};
+    static const uint32_t rtts_us[] = {0, 1000, 600000, 3000000};
+    static const uint16_t maxes[] = {50, 100, 2048};
+    for (size_t b = 0; b < 4; b++)
+        for (size_t t = 0; t < 4; t++)
+            for (size_t m = 0; m < 3; m++)
+                for (uint8_t w = 1; w <= 8; w *= 2) {
+                    session_path_t p = {bauds[b], w, maxes[m], rtts_us[t], 900, 0.0};
+                    assert_int_equal(session_payload_choose(&p), maxes[m]);
+                }
+}
+
+/*
+ * More loss, smaller frames; a longer round trip, larger ones (the window
+ * idles the line unless frames are long). Measured gsm (5e-4 lost per byte,
+ * 650 ms) gives 640 bytes, the best fixed payload in the co-simulation too;
+ * a noisy cable without latency the smallest frames.
+ */
+static void test_session_payload_shrinks_with_loss_and_grows_with_the_round_trip(void **state)
+{
+    (void)state;
+    session_path_t p = {19200, 2, 2048, 650000, 900, 5e-4};
+    assert_int_equal(session_payload_choose(&p), 640);
+    session_path_t noisy = {115200, 2, 2048, 2000, 200, 9e-4};
+    assert_int_equal(session_payload_choose(&noisy), 64);
+    uint16_t last = 2048;
+    for (double rate = 1e-6; rate < 0.1; rate *= 3) {
+        p.loss_rate = rate;
+        uint16_t size = session_payload_choose(&p);
+        assert_true(size <= last && size % SESSION_PAYLOAD_STEP == 0);
+        last = size;
+    }
+    assert_int_equal(last, SESSION_PAYLOAD_STEP);
+    p.loss_rate = 5e-4;
+    last = 0;
+    for (uint32_t rtt = 0; rtt <= 4000000; rtt += 250000) {
+        p.rtt_us = rtt;
+        uint16_t size = session_payload_choose(&p);
+        assert_true(size >= last);
+        last = size;
+    }
+    session_path_t dead = {19200, 2, 100, 650000, 900, 1.0}; /* every frame dies: no NaN */
+    uint16_t size = session_payload_choose(&dead);
+    assert_true(size == SESSION_PAYLOAD_STEP || size == 100);
+}
+
+/* A 1000-byte payload is 1022 bytes on the wire: header, CRC, COBS, delimiter. */
+static void test_session_loss_rate_is_lost_frames_per_byte_exposed(void **state)
+{
+    (void)state;
+    session_loss_t *l = calloc(1, sizeof(*l));
+    assert_non_null(l);
+    assert_true(session_loss_rate(l) == 0.0);
+    for (int i = 0; i < 10; i++)
+        session_loss_delivered(l, 1000);
+    assert_true(session_loss_rate(l) == 0.0);
+    session_loss_lost(l, 1000); /* the fault fell half way on average */
+    assert_true(near(session_loss_rate(l) * 1e6, 1e6 / (10 * 1022 + 511 + SESSION_LOSS_PRIOR)));
+    while (l->lost == 1.0) /* past the horizon the evidence so far weighs half */
+        session_loss_delivered(l, 1000);
+    assert_true(l->lost == 0.5 && l->bytes <= SESSION_LOSS_HORIZON);
+    free(l);
+}
+
+/*
+ * A silence leaves two frames, [0, 1000) and [1000, 2000), in doubt. A QUERY
+ * finding the device at 1000 shows the first arrived and the second was
+ * lost; after a resend nothing can be told, and both count as lost; a device
+ * that reset settles nothing.
+ */
+static void test_session_loss_after_a_silence_is_settled_by_the_next_reply(void **state)
+{
+    (void)state;
+    session_loss_t *l = calloc(1, sizeof(*l));
+    assert_non_null(l);
+    session_loss_doubt(l, 1000, 1000);
+    session_loss_doubt(l, 2000, 1000);
+    session_loss_settle(l, 1000, true);
+    assert_true(l->lost == 1.0 && l->bytes == 1022 + 511 && l->n_doubt == 0);
+    session_loss_doubt(l, 3000, 1000);
+    session_loss_doubt(l, 4000, 1000);
+    session_loss_settle(l, 4000, false);
+    assert_true(l->lost == 3.0 && l->bytes == 1022 + 3 * 511);
+    session_loss_doubt(l, 5000, 1000);
+    session_loss_forget(l);
+    session_loss_settle(l, 0, true);
+    assert_true(l->lost == 3.0 && l->bytes == 1022 + 3 * 511);
+    free(l);
+}
+
+/* Resend after a silence when the round trip outlasts the frame, on a link known to lose. */
+static void test_session_resend_pays_when_the_round_trip_outlasts_the_frame(void **state)
+{
+    (void)state;
+    session_path_t p = gsm_path(5e-4);           /* 600 ms */
+    assert_true(session_resend_pays(&p, 640));   /* 0.34 s on the wire */
+    assert_false(session_resend_pays(&p, 2048)); /* 1.08 s */
+    p.loss_rate = 0.0;
+    assert_false(session_resend_pays(&p, 640));
+}
+
+static double mean_frame(const fake_t *fk)
+{
+    return (double)fk->fw_bytes / fk->fw_frames;
+}
+
+/*
+ * A line losing a frame per 4 KiB sent: frames shrink below 2048 (half of
+ * those would die); with 400 ms of latency they shrink less, as two frames
+ * per round trip would otherwise leave the line idle.
+ */
+static void test_session_lossy_link_sends_smaller_frames_unless_the_round_trip_is_long(void **state)
+{
+    (void)state;
+    double mean[2];
+    for (int slow = 0; slow < 2; slow++) {
+        run_t *r = new_run(2048, 2);
+        r->fk.lose_every = 4096;
+        r->fk.slow_to = slow ? BIN_LEN + 1 : 0;
+        r->fk.slow_ms = 400;
+        assert_int_equal(run(r), SESSION_OK);
+        assert_activated(r);
+        for (uint32_t i = 0; i < BIN_LEN; i++)
+            assert_int_equal(r->fk.rx_count[i], 1);
+        assert_true(r->fk.short_frames > 0);
+        mean[slow] = mean_frame(&r->fk);
+        free(r);
+    }
+    assert_true(mean[0] < 1024);
+    assert_true(mean[1] > mean[0]);
+}
+
+/*
+ * Window 1: the lost frame at 4096 costs a timeout and a QUERY (nothing was
+ * lost before, so a silence may be anything), which shows it lost. Later a
+ * lost reply: on a link with 500 ms of latency the frame is resent at once,
+ * as waiting for a QUERY's answer would cost more than the frame; with no
+ * latency, QUERY again.
+ */
+static void test_session_silence_on_a_slow_lossy_link_resends_instead_of_querying(void **state)
+{
+    (void)state;
+    for (int slow = 0; slow < 2; slow++) {
+        run_t *r = new_run(2048, 1);
+        r->fk.drop_data_at = 4096;
+        r->fk.drop_reply_nth = 12;
+        r->fk.slow_to = slow ? BIN_LEN + 1 : 0;
+        r->fk.slow_ms = 500;
+        assert_int_equal(run(r), SESSION_OK);
+        assert_activated(r);
+        assert_int_equal(r->ev.n_timeouts, 2);
+        assert_int_equal(r->fk.queries, slow ? 1 : 2);
+        for (uint32_t i = 0; i < BIN_LEN; i++)
+            assert_int_equal(r->fk.rx_count[i], 1); /* the resent frame was a harmless duplicate */
+        free(r);
+    }
+}
+
+/* The frames that died with a device's session are no sign of a lossy line. */
+static void test_session_device_reset_keeps_the_payload(void **state)
+{
+    (void)state;
+    run_t *r = new_run(2048, 2);
+    r->fk.reset_at = 20480;
+    assert_int_equal(run(r), SESSION_OK);
+    assert_activated(r);
+    assert_int_equal(r->res.resumes, 1);
+    assert_true(count_kind(&r->ev, SESSION_EV_RETRY) >= 2); /* silences, then the lost session */
+    assert_int_equal(r->fk.short_frames, 0);
     free(r);
 }
 
@@ -1192,6 +1429,33 @@ static void test_session_fresh_run_with_the_whole_page_multiple_image_only_commi
     assert_int_equal(r->res.probes, 2);
     assert_int_equal(r->fk.commits, 1);
     free(r);
+}
+
+/*
+ * A one-page image (n == 1 candidate): the search is one claim, then the
+ * winner's check. It once claimed page 1 forever (found by the power-cut
+ * sweep with app_signed_tiny.zip after a cut).
+ */
+static void test_session_probe_of_a_one_page_image_ends(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t len, at; /* the image; where firmware continues (a partial page is redone) */
+    } cases[] = {{1000, 0}, {PAGE, PAGE}};
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        run_t *r = new_run(2048, 2);
+        r->bin_len = cases[c].len;
+        memcpy(r->fk.bank1, g_bin, cases[c].len);
+        assert_int_equal(run(r), SESSION_OK);
+        assert_int_equal(r->fk.app_version, NEW_VERSION);
+        assert_int_equal(r->fk.staged_len, cases[c].len);
+        assert_probe_resume(r, cases[c].at, cases[c].at);
+        assert_int_equal(r->res.probes, 1);
+        assert_int_equal(r->fk.last_claim, cases[c].len);
+        assert_int_equal(r->fk.data_frames, cases[c].at ? 1u : 2u); /* init (+ the page) */
+        assert_int_equal(r->fk.commits, 1);
+        free(r);
+    }
 }
 
 /* The device refuses the first claim: no search, firmware from 0, one RESUME spent. */
@@ -1641,8 +1905,19 @@ int main(void)
         cmocka_unit_test(test_session_wait_keeps_the_links_latency_plus_device_time),
         cmocka_unit_test(test_session_lost_replies_do_not_lengthen_later_waits),
         cmocka_unit_test(test_session_wait_follows_a_slow_spell_and_recovers),
+        cmocka_unit_test(test_session_goodput_is_what_the_window_and_the_line_allow),
+        cmocka_unit_test(test_session_payload_is_max_payload_until_a_loss),
+        cmocka_unit_test(test_session_payload_shrinks_with_loss_and_grows_with_the_round_trip),
+        cmocka_unit_test(test_session_loss_rate_is_lost_frames_per_byte_exposed),
+        cmocka_unit_test(test_session_loss_after_a_silence_is_settled_by_the_next_reply),
+        cmocka_unit_test(test_session_resend_pays_when_the_round_trip_outlasts_the_frame),
+        cmocka_unit_test(
+            test_session_lossy_link_sends_smaller_frames_unless_the_round_trip_is_long),
+        cmocka_unit_test(test_session_silence_on_a_slow_lossy_link_resends_instead_of_querying),
+        cmocka_unit_test(test_session_device_reset_keeps_the_payload),
         cmocka_unit_test(test_session_fresh_run_reuses_what_bank1_already_holds),
         cmocka_unit_test(test_session_fresh_run_with_the_whole_page_multiple_image_only_commits),
+        cmocka_unit_test(test_session_probe_of_a_one_page_image_ends),
         cmocka_unit_test(test_session_probe_mismatch_at_the_first_page_sends_everything),
         cmocka_unit_test(test_session_probe_reply_lost_repeats_the_claim),
 #ifdef DFUART_HAVE_DFW_RX
