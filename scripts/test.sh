@@ -17,7 +17,7 @@ scripts/build-arm.sh build-arm
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # -V so CMocka's per-test summary lines reach the log. The full power-cut
-# sweep (label "sweep", ~5 min) runs in CI (.ci/run) or with DFUART_SWEEP=1;
+# sweep (label "sweep", ~6-7 min) runs in CI (.ci/run) or with DFUART_SWEEP=1;
 # the default run includes its deterministic subset (test_sim_powercut).
 if [ "${DFUART_SWEEP:-0}" = 1 ]; then
   ctest --test-dir "$BUILD" --output-on-failure -V "$@"
