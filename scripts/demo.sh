@@ -4,7 +4,8 @@
 #
 #   1. dfuart-emu create   nRF52832, S132 7.2.0 stand-in, app_s132.bin as version 1
 #   2. dfuart-emu serve    the device's application (dfuart's receiver) behind a pty,
-#                          paced like a 1 Mbaud UART, in the background
+#                          paced like a 1 Mbaud UART with the flash's erase/write
+#                          times (--flash-timing), in the background
 #   3. dfuart update       app_signed_v2.zip over the pty: progress bar, COMMIT, reset
 #   4. stop serve          SIGTERM: it saves the device file and removes the link
 #   5. dfuart-emu boot     the bootloader's verdict; bank 0 compared with app_v2.bin
@@ -56,8 +57,8 @@ echo "== dfuart-emu create: an nRF52832 running app_s132.bin, version 1"
     --app-version 1 --bootloader-version 1 --hw-version 52 --public-key "$KEY"
 
 echo
-echo "== dfuart-emu serve $DEV --pty $LINK --baud $BAUD (background)"
-"$EMU" serve "$DEV" --pty "$LINK" --baud "$BAUD" >"$WORK/serve.log" 2>&1 &
+echo "== dfuart-emu serve $DEV --pty $LINK --baud $BAUD --flash-timing (background)"
+"$EMU" serve "$DEV" --pty "$LINK" --baud "$BAUD" --flash-timing >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 200); do # at most ~10 s
     grep -q '^serving ' "$WORK/serve.log" && break
