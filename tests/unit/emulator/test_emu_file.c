@@ -215,6 +215,24 @@ static void test_emu_file_save_and_load_files(void **state)
     emu_device_free(dev);
 }
 
+typedef emu_file_err_t (*writer_fn)(const emu_device_t *dev, const char *path,
+                                    emu_file_diag_t *diag);
+
+/* `write` under a 64 KiB file size limit: it fails half-way with EFBIG, not a signal. */
+static emu_file_err_t write_cut_short(writer_fn write, const emu_device_t *dev, const char *path,
+                                      emu_file_diag_t *d)
+{
+    struct rlimit saved, small = {65536, 0};
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small.rlim_max = saved.rlim_max;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    emu_file_err_t e = write(dev, path, d);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, prev);
+    return e;
+}
+
 /* A save that fails half-way (file size limit) must leave the old file alone. */
 static void test_emu_file_failed_save_keeps_old_file(void **state)
 {
@@ -228,15 +246,7 @@ static void test_emu_file_failed_save_keeps_old_file(void **state)
     size_t len0, len1;
     char *before = slurp(path, &len0);
     next->resets = 99;
-    struct rlimit saved, small = {65536, 0};
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
-    small.rlim_max = saved.rlim_max;
-    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN); /* get EFBIG instead of a signal */
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
-    emu_file_err_t e = emu_file_save(next, path, &d);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
-    signal(SIGXFSZ, prev);
-    assert_int_equal(e, EMU_FILE_ERR_WRITE);
+    assert_int_equal(write_cut_short(emu_file_save, next, path, &d), EMU_FILE_ERR_WRITE);
     assert_non_null(strstr(d.msg, path));
     char *after = slurp(path, &len1);
     assert_int_equal(len0, len1);
@@ -289,16 +299,8 @@ static void test_emu_file_checkpoint(void **state)
     emu_device_free(back);
     size_t len0, len1;
     char *before = slurp(path, &len0);
-    struct rlimit saved, small = {65536, 0};
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
-    small.rlim_max = saved.rlim_max;
-    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
     dev->resets = 8;
-    emu_file_err_t e = emu_file_checkpoint(dev, path, &d);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
-    signal(SIGXFSZ, prev);
-    assert_int_equal(e, EMU_FILE_ERR_WRITE);
+    assert_int_equal(write_cut_short(emu_file_checkpoint, dev, path, &d), EMU_FILE_ERR_WRITE);
     assert_non_null(strstr(d.msg, tmp));
     char *after = slurp(path, &len1);
     assert_int_equal(len0, len1);
