@@ -198,17 +198,6 @@ static uint32_t nonblank_pages(sim_t *s, uint32_t old_len, uint32_t new_len, uin
     return n;
 }
 
-static session_image_t image_of(const pkg_t *p)
-{
-    const pkg_image_t *a = pkg_image(p, 0);
-    return (session_image_t){a->dat,
-                             (uint32_t)a->dat_len,
-                             a->bin,
-                             (uint32_t)a->bin_len,
-                             a->init.has_fw_version,
-                             a->init.fw_version};
-}
-
 static uint64_t ev_ns(const sim_report_t *r, uint64_t t_ms)
 {
     uint64_t t = t_ms * MS;
@@ -262,7 +251,7 @@ static int run_spec(unsigned idx, row_t *row)
         pkg_close(pkg);
         return -1;
     }
-    session_image_t img = image_of(pkg);
+    session_image_t img = sim_image_of(pkg_image(pkg, 0));
 
     sim_config_t c = {.chip = sp->chip,
                       .sd = sp->sd,

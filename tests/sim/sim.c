@@ -726,6 +726,16 @@ session_err_t sim_run_image(sim_t *s, const session_image_t *img, sim_report_t *
     return rep->err;
 }
 
+session_image_t sim_image_of(const pkg_image_t *a)
+{
+    return (session_image_t){a->dat,
+                             (uint32_t)a->dat_len,
+                             a->bin,
+                             (uint32_t)a->bin_len,
+                             a->init.has_fw_version,
+                             a->init.fw_version};
+}
+
 session_err_t sim_run_update(sim_t *s, const char *pkg_path, sim_report_t *rep)
 {
     pkg_t *pkg = NULL;
@@ -737,12 +747,7 @@ session_err_t sim_run_update(sim_t *s, const char *pkg_path, sim_report_t *rep)
         return rep->err = rep->res.err = SESSION_ERR_ARG;
     }
     const pkg_image_t *a = pkg_image(pkg, 0);
-    session_image_t img = {a->dat,
-                           (uint32_t)a->dat_len,
-                           a->bin,
-                           (uint32_t)a->bin_len,
-                           a->init.has_fw_version,
-                           a->init.fw_version};
+    session_image_t img = sim_image_of(a);
     session_err_t e = sim_run_image(s, &img, rep);
     pkg_close(pkg);
     return e;

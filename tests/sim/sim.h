@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli/pkg.h"
 #include "cli/session.h"
 #include "device_fw/dfw_rx.h"
 #include "emulator/bl_boot.h"
@@ -204,6 +205,9 @@ int sim_reset(sim_t *sim, const sim_plan_t *plan);
  * rep->err.
  */
 session_err_t sim_run_image(sim_t *sim, const session_image_t *img, sim_report_t *rep);
+
+/* What the session sends of a package image; borrows `a` (it must outlive the session). */
+session_image_t sim_image_of(const pkg_image_t *a);
 
 /* Same, for the first image of an nrfutil package (its fw_version judges the outcome). */
 session_err_t sim_run_update(sim_t *sim, const char *pkg_path, sim_report_t *rep);

@@ -262,13 +262,7 @@ static int setup(void **state)
     pkg_diag_t d;
     if (pkg_open(PKG, &g_pkg, &d) != PKG_OK)
         return -1;
-    const pkg_image_t *a = pkg_image(g_pkg, 0);
-    g_img = (session_image_t){a->dat,
-                              (uint32_t)a->dat_len,
-                              a->bin,
-                              (uint32_t)a->bin_len,
-                              a->init.has_fw_version,
-                              a->init.fw_version};
+    g_img = sim_image_of(pkg_image(g_pkg, 0));
     return 0;
 }
 

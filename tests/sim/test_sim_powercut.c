@@ -166,13 +166,7 @@ static void sweep_open(sweep_t *w, const scenario_t *sc)
     pkg_diag_t d;
     if (pkg_open(sc->pkg, &w->pkg, &d) != PKG_OK)
         fail_msg("%s", d.msg);
-    const pkg_image_t *a = pkg_image(w->pkg, 0);
-    w->img = (session_image_t){a->dat,
-                               (uint32_t)a->dat_len,
-                               a->bin,
-                               (uint32_t)a->bin_len,
-                               a->init.has_fw_version,
-                               a->init.fw_version};
+    w->img = sim_image_of(pkg_image(w->pkg, 0));
 }
 
 static void sweep_close(sweep_t *w)

@@ -57,17 +57,6 @@ static pkg_t *open_pkg(const char *name)
     return p;
 }
 
-static session_image_t image_of(const pkg_t *p)
-{
-    const pkg_image_t *a = pkg_image(p, 0);
-    return (session_image_t){a->dat,
-                             (uint32_t)a->dat_len,
-                             a->bin,
-                             (uint32_t)a->bin_len,
-                             a->init.has_fw_version,
-                             a->init.fw_version};
-}
-
 static void print_report(const char *what, const sim_report_t *r)
 {
     char line[512];
@@ -83,7 +72,7 @@ static void clean_update(bl_chip_t chip, const char *old_app, const char *pkg_na
     c.plan.link_h2d = c.plan.link_d2h = link;
     sim_t *s = make(&c);
     pkg_t *pkg = open_pkg(pkg_name);
-    session_image_t img = image_of(pkg);
+    session_image_t img = sim_image_of(pkg_image(pkg, 0));
     sim_report_t r;
     session_err_t e = sim_run_image(s, &img, &r);
     char what[128];
@@ -193,7 +182,7 @@ static void test_sim_reset_replays_identically(void **state)
     c.plan.seed_h2d = 7, c.plan.seed_d2h = 8;
     sim_t *s = make(&c);
     pkg_t *pkg = open_pkg("app_signed_v2.zip");
-    session_image_t img = image_of(pkg);
+    session_image_t img = sim_image_of(pkg_image(pkg, 0));
     sim_report_t a, b;
     assert_int_equal(sim_run_image(s, &img, &a), SESSION_OK);
     uint64_t ta = a.t_total_ns, ra = a.res.retries, ops = a.flash_ops;
