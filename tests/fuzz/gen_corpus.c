@@ -249,6 +249,36 @@ static void op_fw(buf_t *b, uint8_t v2, uint32_t off, uint16_t len)
     put16(b, len);
 }
 
+static void op_commit(buf_t *b)
+{
+    op_simple(b, FUZZ_SIMPLE_COMMIT);
+    op_poll(b);
+}
+
+/* START for app_signed_v2 and its whole init packet in one DATA. */
+static void op_v2_begin(buf_t *b)
+{
+    op_start(b, FUZZ_OP_V2);
+    op_dat(b, FUZZ_OP_V2, 0, 2048);
+    op_poll(b);
+}
+
+/* v2's firmware [from, to) in 2048-byte DATA frames, each answered before the next. */
+static void op_v2_fw(buf_t *b, uint32_t from, uint32_t to)
+{
+    for (uint32_t off = from; off < to; off += 2048) {
+        op_fw(b, FUZZ_OP_V2, off, 2048);
+        op_poll(b);
+    }
+}
+
+static void op_v2_resume(buf_t *b, uint32_t claim)
+{
+    op(b, FUZZ_OP_RESUME | FUZZ_OP_V2);
+    put32(b, claim);
+    op_poll(b);
+}
+
 static void op_frame(buf_t *b, uint8_t type, uint8_t object, uint16_t seq, uint32_t offset,
                      const uint8_t *payload, uint16_t len)
 {
@@ -288,8 +318,7 @@ static void session(buf_t *b, uint8_t v2, const fuzz_pkg_t *pkg, uint16_t dat_st
         op_fw(b, v2, (uint32_t)off, fw_step);
         op_poll(b);
     }
-    op_simple(b, FUZZ_SIMPLE_COMMIT);
-    op_poll(b);
+    op_commit(b);
 }
 
 static void gen_dfw_rx(const fuzz_pkg_t *tiny, const fuzz_pkg_t *v2)
@@ -363,48 +392,31 @@ static void gen_dfw_rx(const fuzz_pkg_t *tiny, const fuzz_pkg_t *v2)
     /* app_signed_v2: 25 DATA frames of 2048 bytes, two in flight (the INFO window). */
     op_simple(&b, FUZZ_SIMPLE_HELLO);
     op_poll(&b);
-    op_start(&b, V2);
-    op_dat(&b, V2, 0, 2048);
-    op_poll(&b);
+    op_v2_begin(&b);
     op_fw(&b, V2, 0, 2048);
     for (uint32_t off = 2048; off < v2->bin_len; off += 2048) {
         op_fw(&b, V2, off, 2048);
         op(&b, FUZZ_OP_POLL); /* one reply frees one buffer */
     }
     op_poll(&b);
-    op_simple(&b, FUZZ_SIMPLE_COMMIT);
-    op_poll(&b);
+    op_commit(&b);
     emit_buf("fuzz_dfw_rx", "v2_windowed_session", &b);
 
     /* v2 interrupted by a reset, resumed mid-page, finished. */
-    op_start(&b, V2);
-    op_dat(&b, V2, 0, 2048);
-    op_poll(&b);
-    for (uint32_t off = 0; off < 20000; off += 2048) {
-        op_fw(&b, V2, off, 2048);
-        op_poll(&b);
-    }
+    op_v2_begin(&b);
+    op_v2_fw(&b, 0, 20000);
     op(&b, FUZZ_OP_RAM_RESET);
     op_simple(&b, FUZZ_SIMPLE_HELLO);
     op_poll(&b);
-    op_start(&b, V2);
-    op_dat(&b, V2, 0, 2048);
-    op_poll(&b);
-    op(&b, FUZZ_OP_RESUME | V2);
-    put32(&b, 18432);
-    op_poll(&b);
-    for (uint32_t off = 16384; off < v2->bin_len; off += 2048) {
-        op_fw(&b, V2, off, 2048);
-        op_poll(&b);
-    }
-    op_simple(&b, FUZZ_SIMPLE_COMMIT);
-    op_poll(&b);
+    op_v2_begin(&b);
+    op_v2_resume(&b, 18432);
+    op_v2_fw(&b, 16384, v2->bin_len);
+    op_commit(&b);
     emit_buf("fuzz_dfw_rx", "v2_reset_resume", &b);
 
     /* Mutations of the tiny session: each one a refusal path the host must survive. */
     op_fw(&b, 0, 0, 124); /* DATA before START */
-    op_simple(&b, FUZZ_SIMPLE_COMMIT);
-    op_poll(&b);
+    op_commit(&b);
     op(&b, FUZZ_OP_START | FUZZ_OP_PERTURB); /* wrong dat_crc */
     put8(&b, 1);
     put32(&b, 0x10);
@@ -447,8 +459,7 @@ static void gen_dfw_rx(const fuzz_pkg_t *tiny, const fuzz_pkg_t *v2)
     op_fw(&b, 0, 0, 124);
     op_fw(&b, 0, 0, 124); /* window exceeded: dropped for want of a buffer */
     op_poll(&b);
-    op_simple(&b, FUZZ_SIMPLE_COMMIT);
-    op_poll(&b);
+    op_commit(&b);
     emit_buf("fuzz_dfw_rx", "tiny_noisy_link", &b);
 
     /* Power cuts: torn in COMMIT's settings write, in the bootloader's activation copy, and
@@ -474,34 +485,18 @@ static void gen_dfw_rx(const fuzz_pkg_t *tiny, const fuzz_pkg_t *v2)
         session(&b, 0, tiny, 2048, 2048); /* the host reconnects and tries again */
         emit_buf("fuzz_dfw_rx", cuts[i].name, &b);
     }
-    op_start(&b, V2);
-    op_dat(&b, V2, 0, 2048);
-    op_poll(&b);
-    for (uint32_t off = 0; off < 5 * 2048; off += 2048) {
-        op_fw(&b, V2, off, 2048);
-        op_poll(&b);
-    }
+    op_v2_begin(&b);
+    op_v2_fw(&b, 0, 5 * 2048);
     op(&b, FUZZ_OP_POWER_CUT | 2 << 4); /* torn, in the third flash op from here */
     put8(&b, 3 - 1);
     put8(&b, 7);
-    for (uint32_t off = 5 * 2048; off < 8 * 2048; off += 2048) {
-        op_fw(&b, V2, off, 2048);
-        op_poll(&b);
-    }
+    op_v2_fw(&b, 5 * 2048, 8 * 2048);
     op_simple(&b, FUZZ_SIMPLE_HELLO);
     op_poll(&b);
-    op_start(&b, V2);
-    op_dat(&b, V2, 0, 2048);
-    op_poll(&b);
-    op(&b, FUZZ_OP_RESUME | V2);
-    put32(&b, 10240);
-    op_poll(&b);
-    for (uint32_t off = 8192; off < v2->bin_len; off += 2048) {
-        op_fw(&b, V2, off, 2048);
-        op_poll(&b);
-    }
-    op_simple(&b, FUZZ_SIMPLE_COMMIT);
-    op_poll(&b);
+    op_v2_begin(&b);
+    op_v2_resume(&b, 10240);
+    op_v2_fw(&b, 8192, v2->bin_len);
+    op_commit(&b);
     emit_buf("fuzz_dfw_rx", "v2_cut_mid_image_resume", &b);
 
     /* Idle pre-erase: on a fresh device, then of an interrupted upload after 10 minutes
@@ -511,13 +506,8 @@ static void gen_dfw_rx(const fuzz_pkg_t *tiny, const fuzz_pkg_t *v2)
     op(&b, FUZZ_OP_IDLE | 0xF0);
     session(&b, 0, tiny, 2048, 2048);
     emit_buf("fuzz_dfw_rx", "idle_erase_then_tiny", &b);
-    op_start(&b, V2);
-    op_dat(&b, V2, 0, 2048);
-    op_poll(&b);
-    for (uint32_t off = 0; off < 3 * 2048; off += 2048) {
-        op_fw(&b, V2, off, 2048);
-        op_poll(&b);
-    }
+    op_v2_begin(&b);
+    op_v2_fw(&b, 0, 3 * 2048);
     op(&b, FUZZ_OP_RAM_RESET);
     op(&b, FUZZ_OP_TICK);
     put16(&b, 0);
@@ -525,12 +515,8 @@ static void gen_dfw_rx(const fuzz_pkg_t *tiny, const fuzz_pkg_t *v2)
     op(&b, FUZZ_OP_TICK | 0x10);
     put16(&b, 700); /* 700 s of silence */
     op(&b, FUZZ_OP_IDLE | 0xF0);
-    op_start(&b, V2);
-    op_dat(&b, V2, 0, 2048);
-    op_poll(&b);
-    op(&b, FUZZ_OP_RESUME | V2);
-    put32(&b, 6144);
-    op_poll(&b);
+    op_v2_begin(&b);
+    op_v2_resume(&b, 6144);
     emit_buf("fuzz_dfw_rx", "v2_interrupted_idle_discard", &b);
 
     /* Wrong package for the START (v2 .dat with the tiny lengths), unknown request type. */
