@@ -233,6 +233,17 @@ static emu_file_err_t write_cut_short(writer_fn write, const emu_device_t *dev, 
     return e;
 }
 
+/* `path` still holds exactly `before` and is the only file in `dir` (no temporary left). */
+static void expect_untouched(const char *dir, const char *path, const char *before, size_t len)
+{
+    size_t now_len;
+    char *now = slurp(path, &now_len);
+    assert_int_equal(now_len, len);
+    assert_memory_equal(before, now, len);
+    assert_int_equal(dir_entries(dir), 1);
+    free(now);
+}
+
 /* A save that fails half-way (file size limit) must leave the old file alone. */
 static void test_emu_file_failed_save_keeps_old_file(void **state)
 {
@@ -243,25 +254,19 @@ static void test_emu_file_failed_save_keeps_old_file(void **state)
     emu_device_t *old = make_device(BL_CHIP_NRF52832), *next = make_device(BL_CHIP_NRF52832);
     emu_file_diag_t d;
     assert_int_equal(emu_file_save(old, path, &d), EMU_FILE_OK);
-    size_t len0, len1;
+    size_t len0;
     char *before = slurp(path, &len0);
     next->resets = 99;
     assert_int_equal(write_cut_short(emu_file_save, next, path, &d), EMU_FILE_ERR_WRITE);
     assert_non_null(strstr(d.msg, path));
-    char *after = slurp(path, &len1);
-    assert_int_equal(len0, len1);
-    assert_memory_equal(before, after, len0);
-    assert_int_equal(dir_entries(dir), 1);
+    expect_untouched(dir, path, before, len0);
     if (geteuid() != 0) { /* root ignores directory permissions */
         assert_int_equal(chmod(dir, 0555), 0);
         assert_int_equal(emu_file_save(next, path, &d), EMU_FILE_ERR_CREATE);
         assert_int_equal(chmod(dir, 0755), 0);
-        free(after);
-        after = slurp(path, &len1);
-        assert_memory_equal(before, after, len0);
+        expect_untouched(dir, path, before, len0);
     }
     free(before);
-    free(after);
     remove(path);
     rmdir(dir);
     emu_device_free(old);
@@ -297,17 +302,13 @@ static void test_emu_file_checkpoint(void **state)
     assert_int_equal(emu_file_load(path, &back, &d), EMU_FILE_OK);
     assert_same_device(dev, back);
     emu_device_free(back);
-    size_t len0, len1;
+    size_t len0;
     char *before = slurp(path, &len0);
     dev->resets = 8;
     assert_int_equal(write_cut_short(emu_file_checkpoint, dev, path, &d), EMU_FILE_ERR_WRITE);
     assert_non_null(strstr(d.msg, tmp));
-    char *after = slurp(path, &len1);
-    assert_int_equal(len0, len1);
-    assert_memory_equal(before, after, len0);
-    assert_int_equal(dir_entries(dir), 1);
+    expect_untouched(dir, path, before, len0);
     free(before);
-    free(after);
     remove(path);
     rmdir(dir);
     emu_device_free(dev);
